@@ -1,0 +1,52 @@
+"""Random-utility (logit) choice: the one rule behind every developer's and CIO's decision.
+
+A decision maker with current option c picks the option with the highest utility plus
+Gumbel noise, and leaves c only if the gain beats a switching cost s. That is exactly a
+multinomial logit in which c's utility gets +s, so each chooser needs one uniform draw,
+inverted through its own cumulative probabilities. Rows are choosers, columns options;
+-inf marks an option that is not available, +inf a bonus that forbids leaving.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def logit_probabilities(utilities: np.ndarray) -> np.ndarray:
+    """Choice probabilities per row: softmax over available options.
+
+    A row with +inf utilities picks uniformly among them (an infinite switching cost keeps
+    the chooser where it is); a row with nothing available gets all zeros.
+    """
+    utilities = np.asarray(utilities, dtype=np.float64)
+    top = utilities.max(axis=1, keepdims=True)
+    infinite = np.isposinf(top)
+    finite_top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        weights = np.where(infinite, np.isposinf(utilities), np.exp(utilities - finite_top))
+    weights = np.nan_to_num(weights, nan=0.0)
+    totals = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+
+def choose(utilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Index of the option each row picks, given one uniform draw in [0, 1) per row.
+
+    Returns -1 for a row with no available option.
+    """
+    probabilities = logit_probabilities(utilities)
+    cumulative = np.cumsum(probabilities, axis=1)
+    picks = (cumulative <= np.asarray(uniforms, dtype=np.float64)[:, None]).sum(axis=1)
+    last_available = probabilities.shape[1] - 1 - np.argmax(probabilities[:, ::-1] > 0, axis=1)
+    picks = np.minimum(picks, last_available)
+    return np.where(cumulative[:, -1] > 0, picks, -1)
+
+
+def with_stay_bonus(utilities: np.ndarray, current: np.ndarray, bonus: np.ndarray | float) -> np.ndarray:
+    """Add a switching cost as a bonus on each row's current option (-1: no current option)."""
+    utilities = np.array(utilities, dtype=np.float64, copy=True)
+    rows = np.flatnonzero(current >= 0)
+    bonus = np.broadcast_to(np.asarray(bonus, dtype=np.float64), current.shape)
+    kept = utilities[rows, current[rows]]
+    utilities[rows, current[rows]] = np.where(np.isneginf(kept), kept, kept + bonus[rows])
+    return utilities

@@ -1,0 +1,69 @@
+"""What a developer weighs when it picks a model-API vendor.
+
+Utility of vendor j for developer i:
+    U_ij = -beta_i * log(price_j) + gamma_i * quality_j + eta * developer_share_j
+           + rho * log(service_level_j)
+plus a switching cost (base + weight * lock-in) on the current vendor. Vendors out of the
+market get -inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.choice import choose, with_stay_bonus
+from sim.model.lock_in import lock_in, switching_cost
+
+
+@dataclass(frozen=True)
+class DeveloperOffer:
+    """The vendor attributes every developer sees this month (last month's shares and service)."""
+
+    log_price: np.ndarray
+    quality: np.ndarray
+    developer_share: np.ndarray
+    log_service: np.ndarray
+    active: np.ndarray
+    stickiness: np.ndarray
+
+
+@dataclass(frozen=True)
+class DeveloperTastes:
+    ecosystem_weight: float
+    reliability_weight: float
+    switching_cost: float
+    lock_in_rate: float
+    lock_in_weight: float
+
+
+def vendor_utilities(beta: np.ndarray, gamma: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
+    """Systematic utility of each vendor for each developer, [developers, vendors]."""
+    common = tastes.ecosystem_weight * offer.developer_share + tastes.reliability_weight * offer.log_service
+    utilities = -beta[:, None] * offer.log_price[None, :] + gamma[:, None] * offer.quality[None, :] + common[None, :]
+    return np.where(offer.active[None, :], utilities, -np.inf)
+
+
+def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
+    """Switching cost each developer would pay to leave its current vendor (0 with none)."""
+    has_vendor = current >= 0
+    stickiness = offer.stickiness[np.where(has_vendor, current, 0)]
+    level = lock_in(tenure, tastes.lock_in_rate, stickiness)
+    cost = switching_cost(level, tastes.switching_cost, tastes.lock_in_weight)
+    return np.where(has_vendor, cost, 0.0)
+
+
+def choose_vendor(
+    beta: np.ndarray,
+    gamma: np.ndarray,
+    current: np.ndarray,
+    tenure: np.ndarray,
+    uniforms: np.ndarray,
+    offer: DeveloperOffer,
+    tastes: DeveloperTastes,
+) -> np.ndarray:
+    """The vendor each developer picks (current = -1 for a newcomer or a forced move)."""
+    utilities = vendor_utilities(beta, gamma, offer, tastes)
+    bonus = stay_bonus(current, tenure, offer, tastes)
+    return choose(with_stay_bonus(utilities, current, bonus), uniforms)

@@ -1,0 +1,196 @@
+"""The market model: vendors, developers and enterprise CIOs stepping month by month.
+
+Order within a month (docs/ODD.md, "Process overview and scheduling"):
+  1. scheduled events take effect;
+  2. capacity and own-app demand grow; vendors post prices (reactive policies);
+  3. the month's random draws are made for every developer and CIO;
+  4. developers adopt, exit, or review and maybe switch; CIOs adopt or renew;
+  5. demand is served within capacity and the books are closed (`ledger`);
+  6. shares and service levels are fed back for next month's choices; unit costs learn.
+Everyone acts on last month's shares, so the order in which agents act does not matter.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from typing import Literal
+
+import mesa
+import numpy as np
+
+from sim.model.accounting import MonthAccounts, close_month, share_of
+from sim.model.adoption import adoption_hazard, market_potential
+from sim.model.agents import DeveloperAgent, EnterpriseAgent, VendorAgent
+from sim.model.developer_choice import DeveloperOffer, DeveloperTastes
+from sim.model.developers import DeveloperMonth, DeveloperPopulation
+from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
+from sim.model.events import Frictions, apply_event
+from sim.model.procurement import EnterpriseOffer, ProcurementTastes
+from sim.model.vendors import VendorBook
+from sim.scenario.calendar import DAYS_PER_MONTH, month_at, month_index
+from sim.scenario.schema import Scenario
+
+Mode = Literal["batched", "reference"]
+MODES: tuple[Mode, ...] = ("batched", "reference")
+
+
+class MarketModel(mesa.Model):
+    """China's AI cloud market as a Mesa model built from a validated Scenario.
+
+    mode="batched" runs each population's rule on all its rows at once (fast);
+    mode="reference" steps every agent one at a time through Mesa's `shuffle_do`.
+    Both run the same rule code and give identical results for the same seed.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, mode: Mode = "batched"):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.seed_used = scenario.seed if seed is None else seed
+        super().__init__(rng=self.seed_used)
+        self.scenario = scenario
+        self.mode = mode
+        self.month = 0
+        self.ledger: list[MonthAccounts] = []
+        self.vendors = VendorBook(scenario)
+        dev, ent = scenario.developers, scenario.enterprises
+        self.frictions = Frictions(dev.switching_cost, dev.lock_in.rate, dev.lock_in.weight, ent.migration_cost)
+        self.events_by_month = defaultdict(list)
+        for event in scenario.events:
+            self.events_by_month[month_index(scenario.start, event.date)].append(event)
+
+        self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng)
+        self.enterprises = EnterprisePopulation(scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng)
+        self._create_agents()
+        self._seed_initial_adopters()
+
+    def _create_agents(self) -> None:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # creating many small objects: the cyclic collector only slows this down
+        try:
+            self.vendor_agents = [VendorAgent(self, i) for i in range(self.vendors.count)]
+            self.developer_agents = [DeveloperAgent(self, row) for row in range(self.developers.count)]
+            self.enterprise_agents = [EnterpriseAgent(self, row) for row in range(self.enterprises.count)]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _seed_initial_adopters(self) -> None:
+        """Before month one: some developers and CIOs already buy, chosen by the usual rules."""
+        self._apply_events(0)
+        self.developer_month = self._developer_month()
+        self.enterprise_month = self._enterprise_month()
+        dev, ent = self.scenario.developers, self.scenario.enterprises
+        tenure = self.rng.integers(0, 12, self.developers.count)
+        self.developers.seed_adopters(dev.initially_adopted, self.developer_month, tenure)
+        months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
+        self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
+        self.vendors.last_developer_share = share_of(self.developers.counts_by_vendor(self.vendors.count))
+
+    # --- the month ---------------------------------------------------------------------------
+
+    @property
+    def date(self) -> str:
+        return month_at(self.scenario.start, self.month)
+
+    def step(self) -> None:
+        """Advance the market one month."""
+        self.month = self.steps - 1
+        if self.month > 0:
+            self._apply_events(self.month)
+        self.vendors.grow(self.month)
+        self._set_prices()
+        self.developer_month = self._developer_month()
+        self.enterprise_month = self._enterprise_month()
+        self._step_populations()
+        accounts = close_month(self.month, self.scenario, self.vendors, self.developers, self.enterprises)
+        self.ledger.append(accounts)
+        self._feed_back(accounts)
+        if self.month + 1 >= self.scenario.months:
+            self.running = False
+
+    def run(self) -> None:
+        """Step through every month of the scenario."""
+        while self.running and self.steps < self.scenario.months:
+            self.step()
+
+    def _apply_events(self, month: int) -> None:
+        for event in self.events_by_month.get(month, []):
+            apply_event(event, self.vendors, self.frictions)
+
+    def _set_prices(self) -> None:
+        if self.mode == "reference":
+            self.agents_by_type[VendorAgent].shuffle_do("step")
+        else:
+            for i in range(self.vendors.count):
+                self.vendors.set_price(i, self.month)
+
+    def _step_populations(self) -> None:
+        self.developers.begin_month()
+        self.enterprises.begin_month()
+        if self.mode == "reference":
+            self.agents_by_type[DeveloperAgent].shuffle_do("step")
+            self.agents_by_type[EnterpriseAgent].shuffle_do("step")
+        else:
+            self.developers.step_rows(np.arange(self.developers.count), self.developer_month)
+            self.enterprises.step_rows(np.arange(self.enterprises.count), self.enterprise_month)
+
+    def _feed_back(self, accounts: MonthAccounts) -> None:
+        book = self.vendors
+        book.last_token_share = share_of(accounts.api_tokens)
+        book.last_developer_share = share_of(accounts.developers)
+        book.last_service_level = accounts.service_level
+        served = accounts.api_tokens + accounts.private_tokens + accounts.first_party_tokens
+        book.cumulative_tokens = book.cumulative_tokens + served * DAYS_PER_MONTH
+        book.update_costs()
+
+    # --- what agents see this month ---------------------------------------------------------
+
+    def _developer_month(self) -> DeveloperMonth:
+        book, dev, friction = self.vendors, self.scenario.developers, self.frictions
+        offer = DeveloperOffer(
+            log_price=np.log(book.posted),
+            quality=book.quality.copy(),
+            developer_share=book.last_developer_share.copy(),
+            log_service=np.log(np.maximum(book.last_service_level, 1e-12)),
+            active=book.active.copy(),
+            stickiness=book.stickiness,
+        )
+        tastes = DeveloperTastes(
+            dev.ecosystem_weight, dev.reliability_weight,
+            friction.switching_cost, friction.lock_in_rate, friction.lock_in_weight,
+        )
+        cheapest = float(book.posted[book.active].min())
+        potential = market_potential(
+            dev.adoption.potential, dev.adoption.potential_elasticity, dev.reference_price, cheapest
+        )
+        hazard = adoption_hazard(
+            dev.adoption.innovation, dev.adoption.imitation,
+            self.developers.adopters(), potential * self.developers.count,
+        )
+        n = self.developers.count
+        return DeveloperMonth(
+            offer=offer, tastes=tastes, potential=potential, hazard=hazard,
+            exit_rate=dev.exit_rate, review_probability=dev.review_probability,
+            event_draws=self.rng.random(n, dtype=np.float32),
+            choice_draws=self.rng.random(n),
+        )
+
+    def _enterprise_month(self) -> EnterpriseMonth:
+        book, ent = self.vendors, self.scenario.enterprises
+        offer = EnterpriseOffer(
+            trust=book.trust.copy(), integration=book.integration.copy(), quality=book.quality.copy(),
+            log_price=np.log(book.posted), own_open_model=book.own_open_model.copy(),
+            open_weights_exist=book.open_weights_exist(), active=book.active.copy(),
+        )
+        w = ent.weights
+        tastes = ProcurementTastes(
+            w.trust, w.integration, w.quality, w.price, ent.private_preference,
+            ent.sovereignty_bonus, ent.own_model_edge, self.frictions.migration_cost,
+        )
+        n = self.enterprises.count
+        return EnterpriseMonth(
+            offer=offer, tastes=tastes, adoption_rate=ent.adoption_rate, contract_months=ent.contract_months,
+            event_draws=self.rng.random(n, dtype=np.float32),
+            choice_draws=self.rng.random(n),
+        )
