@@ -48,7 +48,7 @@ class MarketModel(mesa.Model):
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.seed_used = scenario.seed if seed is None else seed
         super().__init__(rng=self.seed_used)
-        self.scenario = scenario
+        self.spec = scenario  # Mesa reserves `model.scenario` for its own Scenario objects
         self.mode = mode
         self.month = 0
         self.ledger: list[MonthAccounts] = []
@@ -80,7 +80,7 @@ class MarketModel(mesa.Model):
         self._apply_events(0)
         self.developer_month = self._developer_month()
         self.enterprise_month = self._enterprise_month()
-        dev, ent = self.scenario.developers, self.scenario.enterprises
+        dev, ent = self.spec.developers, self.spec.enterprises
         tenure = self.rng.integers(0, 12, self.developers.count)
         self.developers.seed_adopters(dev.initially_adopted, self.developer_month, tenure)
         months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
@@ -91,7 +91,7 @@ class MarketModel(mesa.Model):
 
     @property
     def date(self) -> str:
-        return month_at(self.scenario.start, self.month)
+        return month_at(self.spec.start, self.month)
 
     def step(self) -> None:
         """Advance the market one month."""
@@ -103,15 +103,15 @@ class MarketModel(mesa.Model):
         self.developer_month = self._developer_month()
         self.enterprise_month = self._enterprise_month()
         self._step_populations()
-        accounts = close_month(self.month, self.scenario, self.vendors, self.developers, self.enterprises)
+        accounts = close_month(self.month, self.spec, self.vendors, self.developers, self.enterprises)
         self.ledger.append(accounts)
         self._feed_back(accounts)
-        if self.month + 1 >= self.scenario.months:
+        if self.month + 1 >= self.spec.months:
             self.running = False
 
     def run(self) -> None:
         """Step through every month of the scenario."""
-        while self.running and self.steps < self.scenario.months:
+        while self.running and self.steps < self.spec.months:
             self.step()
 
     def _apply_events(self, month: int) -> None:
@@ -147,7 +147,7 @@ class MarketModel(mesa.Model):
     # --- what agents see this month ---------------------------------------------------------
 
     def _developer_month(self) -> DeveloperMonth:
-        book, dev, friction = self.vendors, self.scenario.developers, self.frictions
+        book, dev, friction = self.vendors, self.spec.developers, self.frictions
         offer = DeveloperOffer(
             log_price=np.log(book.posted),
             quality=book.quality.copy(),
@@ -177,7 +177,7 @@ class MarketModel(mesa.Model):
         )
 
     def _enterprise_month(self) -> EnterpriseMonth:
-        book, ent = self.vendors, self.scenario.enterprises
+        book, ent = self.vendors, self.spec.enterprises
         offer = EnterpriseOffer(
             trust=book.trust.copy(), integration=book.integration.copy(), quality=book.quality.copy(),
             log_price=np.log(book.posted), own_open_model=book.own_open_model.copy(),

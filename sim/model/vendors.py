@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.pricing import PricingContext, posted_price
-from sim.model.supply import grown_capacity, unit_cost
+from sim.model.supply import grown_capacity, logistic_growth, unit_cost
 from sim.scenario.calendar import DAYS_PER_MONTH
 from sim.scenario.schema import Scenario
 
@@ -45,6 +45,7 @@ class VendorBook:
         self.capacity_growth_cap = np.full(self.count, np.inf)
         self.first_party = column("first_party_tokens")
         self.first_party_growth = column("first_party_growth")
+        self.first_party_ceiling = column("first_party_ceiling")
         self.cumulative_tokens = np.zeros(self.count)
         self.reference_tokens = self.capacity * DAYS_PER_MONTH
         self.third_party_open_weights = False
@@ -79,7 +80,7 @@ class VendorBook:
         if month == 0:
             return
         self.capacity = grown_capacity(self.capacity, self.capacity_growth, self.capacity_growth_cap)
-        self.first_party = self.first_party * (1.0 + self.first_party_growth)
+        self.first_party = logistic_growth(self.first_party, self.first_party_growth, self.first_party_ceiling)
 
     def update_costs(self) -> None:
         self.unit_cost = unit_cost(self.base_cost, self.cumulative_tokens, self.reference_tokens, self.learning)

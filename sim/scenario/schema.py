@@ -122,7 +122,10 @@ class Vendor(Strict):
     capacity: float = Field(gt=0, description="serving capacity at start, tokens/day")
     capacity_growth: float = Field(0.05, ge=-1, le=5, description="capacity growth per month")
     first_party_tokens: float = Field(0.0, ge=0, description="own apps' token demand at start, tokens/day")
-    first_party_growth: float = Field(0.0, ge=-1, le=5, description="growth of own apps' demand per month")
+    first_party_growth: float = Field(0.0, ge=-1, le=5, description="growth of own apps' demand per month while small")
+    first_party_ceiling: float = Field(
+        math.inf, gt=0, description="level own apps' demand saturates at (logistic growth), tokens/day"
+    )
 
 
 # --- developers and enterprises --------------------------------------------------------------
@@ -224,6 +227,7 @@ class AgentCounts(Strict):
 
 
 class EventBase(Strict):
+    id: str | None = Field(None, description="name other files can drop_events by")
     date: Month
     note: str | None = None
 
