@@ -39,7 +39,7 @@ class MonthAccounts:
     api_revenue: np.ndarray  # yuan / month, developers' token spend
     enterprise_revenue: np.ndarray  # yuan / month, API platform contracts
     private_revenue: np.ndarray  # yuan / month, IaaS for private deployments
-    serving_cost: np.ndarray  # yuan / month
+    serving_cost: np.ndarray  # yuan / month: tokens at unit cost plus enterprise service costs
     developers: np.ndarray  # real developer accounts
     enterprises_api: np.ndarray  # real enterprises
     enterprises_private: np.ndarray
@@ -93,7 +93,8 @@ def close_month(
     tokens_per_month = DAYS_PER_MONTH / 1000.0
     api_revenue = dev_tokens * book.posted * tokens_per_month
     private_revenue = budget[:, PRIVATE] * ent.private_spend_multiplier
-    serving_cost = (dev_tokens + ent_tokens + private_tokens) * book.unit_cost * tokens_per_month
+    token_cost = (dev_tokens + ent_tokens + private_tokens) * book.unit_cost * tokens_per_month
+    serving_cost = token_cost + ent.service_cost_share * (budget[:, API] + private_revenue)
 
     counts = enterprise_weight * enterprises.by_vendor_and_mode(n)
     out, joined = developers.switches(n)

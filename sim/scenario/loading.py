@@ -73,7 +73,7 @@ def scenario_from_dict(data: dict[str, Any], overrides: list[str] | None = None)
 
 def override(scenario: Scenario, *assignments: str, **values: Any) -> Scenario:
     """A copy of `scenario` with dotted-path assignments ("agents.developers=5000") or keyword values."""
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump()
     items = list(assignments) + [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}" for k, v in values.items()]
     return scenario_from_dict(data, items)
 

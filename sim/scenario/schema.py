@@ -211,6 +211,9 @@ class Enterprises(Strict):
     own_model_edge: float = Field(0.5, ge=0, description="extra utility of private deployment on a vendor hosting its own open model")
     private_spend_multiplier: float = Field(1.5, gt=0, description="private deployment spend (IaaS) relative to the API budget")
     migration_cost: float = Field(2.0, ge=0, description="utility cost of changing vendor at renewal (.inf: never)")
+    service_cost_share: float = Field(
+        0.6, ge=0, le=2, description="cost of platform services and IaaS as a fraction of enterprise revenue"
+    )
     tokens_per_yuan: float = Field(100.0, ge=0, description="tokens/day per yuan/month of budget at the reference price")
     demand_elasticity: float = Field(0.2, ge=0, le=3)
     demand_cap: float = Field(5.0, ge=1)

@@ -1,0 +1,29 @@
+"""One colour per vendor, the same in every chart the project draws."""
+
+from __future__ import annotations
+
+from sim.scenario.schema import Scenario
+
+# Fallbacks for vendors without a `color`, keyed by id so a vendor keeps its colour across scenarios.
+KNOWN = {
+    "volcano": "#1f77b4",
+    "alibaba": "#ff7f0e",
+    "baidu": "#2ca02c",
+    "tencent": "#d62728",
+    "huawei": "#9467bd",
+    "others": "#7f7f7f",
+}
+SPARE = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896")
+
+
+def vendor_colors(scenario: Scenario) -> dict[str, str]:
+    """Colour of each vendor: its own `color`, else the house colour for its id, else a spare."""
+    colors: dict[str, str] = {}
+    spare = iter(SPARE * 4)
+    for vendor_id, vendor in scenario.vendors.items():
+        colors[vendor_id] = vendor.color or KNOWN.get(vendor_id) or next(spare)
+    return colors
+
+
+def vendor_names(scenario: Scenario) -> dict[str, str]:
+    return {vendor_id: vendor.name for vendor_id, vendor in scenario.vendors.items()}

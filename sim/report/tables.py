@@ -1,0 +1,50 @@
+"""Short tables for the terminal: the result of a run, and target checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.report.colors import vendor_colors
+from sim.report.summary import divergence_months
+from sim.report.targets import TargetCheck
+from sim.run import RunResult
+
+
+def result_table(result: RunResult) -> Table:
+    """Per vendor: final and period-mean token and revenue shares, price and margin at the end."""
+    last = result.trajectories[result.trajectories["date"] == result.trajectories["date"].iloc[-1]].set_index("vendor")
+    token_mean, revenue_mean = result.wide("token_share").mean(), result.wide("revenue_share").mean()
+    colors = vendor_colors(result.scenario)
+    first, final = result.trajectories["date"].iloc[0], result.trajectories["date"].iloc[-1]
+    table = Table(title=f"{result.scenario.name} (seed {result.seed}), {first} to {final}: shares, price, gross margin")
+    for header in ("vendor", f"tokens {final}", "mean", f"revenue {final}", "mean", "yuan/1k", "margin"):
+        table.add_column(header, justify="left" if header == "vendor" else "right")
+    for vendor in result.vendor_ids:
+        row = last.loc[vendor]
+        table.add_row(
+            f"[{colors[vendor]}]■[/] {vendor}",
+            f"{100 * row['token_share']:.1f} %", f"{100 * token_mean[vendor]:.1f} %",
+            f"{100 * row['revenue_share']:.1f} %", f"{100 * revenue_mean[vendor]:.1f} %",
+            f"{row['price']:.4g}", f"{100 * row['gross_margin']:.0f} %",
+        )
+    return table
+
+
+def print_result(result: RunResult, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(result_table(result))
+    months = divergence_months(result)
+    console.print(f"Token-share and revenue-share leaders differ in {len(months)} of {len(result.market)} months.")
+
+
+def targets_table(checks: Sequence[TargetCheck], title: str) -> Table:
+    table = Table(title=title)
+    for header in ("target", "what", "public figure", "simulated", "ok"):
+        table.add_column(header)
+    for check in checks:
+        verdict = "[green]yes[/]" if check.passed else "[red]NO[/]"
+        table.add_row(check.target, check.item, check.public, check.simulated, verdict)
+    return table
