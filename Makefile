@@ -1,0 +1,29 @@
+# Two commands for a new user (see README):
+#   make baseline   set up .venv (once) and run the baseline scenario into runs/baseline/
+#   make test       run the test suite
+VENV := .venv
+PYTHON := $(shell scripts/find-python)
+STAMP := $(VENV)/.installed
+
+.PHONY: baseline test lint setup clean
+
+baseline: $(STAMP)
+	$(VENV)/bin/sim run scenarios/baseline.yaml
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || (echo "Python >= 3.12 not found" >&2; exit 1)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) runs
