@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.demand import demand_multiplier, usage_trend
+from sim.model.demand import demand_multiplier, developer_tokens, usage_trend
 from sim.model.developers import DeveloperPopulation
 from sim.model.enterprises import EnterprisePopulation
 from sim.model.procurement import API, PRIVATE
@@ -77,10 +77,9 @@ def close_month(
     enterprise_weight = ent.population / enterprises.count
     trend = usage_trend(dev.usage_growth, month)
 
-    dev_demand = (
-        developer_weight * dev.tokens_per_day * trend
-        * developers.size_by_vendor(n)
-        * demand_multiplier(book.posted, dev.reference_price, dev.demand_elasticity, dev.demand_cap)
+    dev_demand = developer_weight * developer_tokens(
+        developers.size_by_vendor(n), book.posted, month, dev.tokens_per_day, dev.reference_price,
+        dev.demand_elasticity, dev.demand_cap, dev.usage_growth,
     )
     budget = enterprise_weight * enterprises.by_vendor_and_mode(n, enterprises.budget)
     ent_multiplier = demand_multiplier(book.posted, dev.reference_price, ent.demand_elasticity, ent.demand_cap)

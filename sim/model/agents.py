@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from sim.model.choice import with_stay_bonus
+from sim.model.demand import developer_tokens
 from sim.model.developer_choice import stay_bonus, vendor_utilities
 from sim.model.lock_in import lock_in
 from sim.model.procurement import MODES
@@ -90,6 +91,20 @@ class DeveloperAgent(mesa.Agent):
     @property
     def price_sensitivity(self) -> float:
         return float(self._population.price_sensitivity[self.row])
+
+    @property
+    def tokens_per_day(self) -> float:
+        """Real tokens/day served to the accounts this agent stands for, this month (0 if none)."""
+        code = int(self._population.vendor[self.row])
+        if code < 0 or not self.model.ledger:
+            return 0.0
+        dev = self.model.spec.developers
+        served = self.model.ledger[-1].service_level[code]
+        tokens = developer_tokens(
+            self.size, self.model.vendors.posted[code], self.model.month, dev.tokens_per_day,
+            dev.reference_price, dev.demand_elasticity, dev.demand_cap, dev.usage_growth,
+        )
+        return float(tokens * served * dev.population / self._population.count)
 
     def utilities(self) -> dict[str, float]:
         """Systematic utility of each vendor this month, with the switching cost on the current one."""

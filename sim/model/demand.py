@@ -18,3 +18,13 @@ def demand_multiplier(price: np.ndarray, reference_price: float, elasticity: flo
 def usage_trend(growth: float, month: int) -> float:
     """Exogenous growth of usage (longer prompts, agents, more users) since the start."""
     return (1.0 + growth) ** month
+
+
+def developer_tokens(size, price, month: int, tokens_per_day: float, reference_price: float,
+                     elasticity: float, cap: float, growth: float) -> np.ndarray:
+    """Tokens/day a developer of relative `size` demands at `price` in `month` (before rationing).
+
+    Linear in size, so a vendor's total is this function applied to the sum of its developers' sizes.
+    """
+    multiplier = demand_multiplier(price, reference_price, elasticity, cap)
+    return tokens_per_day * np.asarray(size, dtype=np.float64) * multiplier * usage_trend(growth, month)

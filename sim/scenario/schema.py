@@ -230,6 +230,11 @@ class AgentCounts(Strict):
 
 
 class EventBase(Strict):
+    """An event takes effect at the start of its month; one dated after the last month never happens.
+
+    (A scenario shortened with `--set months=...` keeps its later events without error.)
+    """
+
     id: str | None = Field(None, description="name other files can drop_events by")
     date: Month
     note: str | None = None
@@ -348,11 +353,8 @@ class Scenario(Strict):
 
 def _check_event(scenario: Scenario, index: int, event: EventBase) -> None:
     where = f"events.{index}"
-    offset = month_index(scenario.start, event.date)
-    if not 0 <= offset < scenario.months:
-        raise ValueError(
-            f"{where}.date: {event.date} is outside the scenario ({scenario.start} + {scenario.months} months)"
-        )
+    if month_index(scenario.start, event.date) < 0:
+        raise ValueError(f"{where}.date: {event.date} is before the scenario starts ({scenario.start})")
     vendor = getattr(event, "vendor", None)
     allows_all = isinstance(event, (PriceEvent, SupplyEvent))
     if vendor is None or (allows_all and vendor == ALL_VENDORS) or vendor in scenario.vendors:

@@ -1,0 +1,25 @@
+"""Shared helpers: small, fast variants of the shipped scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
+SMALL = ["agents.developers=3000", "agents.enterprises=600"]
+
+
+def small(name: str = "baseline", *overrides: str) -> Scenario:
+    """A shipped scenario with few agents, plus any dotted-path overrides."""
+    return sim.load_scenario(SCENARIOS / f"{name}.yaml", [*SMALL, *overrides])
+
+
+@pytest.fixture(scope="session")
+def small_baseline() -> Scenario:
+    return small()

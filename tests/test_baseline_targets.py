@@ -1,0 +1,56 @@
+"""The baseline reproduces every public target in data/targets.yaml, on several seeds.
+
+The project's copy of the targets keeps the sources; it must match the shared brief's
+figures so that a drift in either is caught.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import ROOT, SCENARIOS
+
+import sim
+from sim.report.targets import check_targets, load_targets
+
+TARGETS = ROOT / "data" / "targets.yaml"
+SEEDS = [None, 1, 2, 3, 4]  # None: the seed written in the scenario file
+
+
+@pytest.fixture(scope="module")
+def baseline() -> sim.Scenario:
+    return sim.load_scenario(SCENARIOS / "baseline.yaml")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_baseline_meets_every_target(baseline, seed):
+    result = sim.run(baseline, seed=seed)
+    checks = check_targets(result, load_targets(TARGETS))
+    failed = [f"{c.target}: {c.item}: public {c.public}, simulated {c.simulated}" for c in checks if not c.passed]
+    assert not failed, "\n".join(failed)
+    assert len(checks) >= 10
+
+
+def test_every_target_has_a_source_and_a_check():
+    targets = load_targets(TARGETS)
+    assert {t["id"] for t in targets} == {
+        "token_share_h1_2025", "revenue_share_alibaba_2025q1", "metric_divergence_2025",
+        "volcano_headline_growth", "price_war_followers",
+    }
+    assert all("source" in t or t["id"] in {"metric_divergence_2025", "price_war_followers"} for t in targets)
+
+
+def test_project_targets_match_the_shared_brief():
+    shared = ROOT.parent / "shared" / "data" / "targets.yaml"
+    if not shared.exists():
+        pytest.skip("the shared brief is not beside this checkout")
+    ours = yaml.safe_load(TARGETS.read_text())
+    theirs = yaml.safe_load(shared.read_text())
+    assert ours["targets"] == theirs["targets"]
+
+
+def test_a_scenario_missing_the_targets_fails_the_check(baseline):
+    """The check can fail: without the price war Volcano does not lead token share."""
+    no_war = sim.load_scenario(SCENARIOS / "no_price_war.yaml")
+    checks = check_targets(sim.run(no_war), load_targets(TARGETS))
+    assert not all(c.passed for c in checks)
