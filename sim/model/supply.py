@@ -23,7 +23,8 @@ def unit_cost(base_cost: np.ndarray, cumulative_tokens: np.ndarray, reference_to
 
 def service_level(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Fraction of demand served: 1 unless demand exceeds capacity."""
-    return np.where(demand > capacity, capacity / np.maximum(demand, 1e-300), 1.0)
+    rationed = demand > capacity
+    return np.divide(capacity, demand, out=np.ones_like(demand, dtype=np.float64), where=rationed)
 
 
 def logistic_growth(level: np.ndarray, rate: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
