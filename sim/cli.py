@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
     targets_cmd = commands.add_parser("targets", help="check a scenario against public targets over several seeds")
     targets_cmd.add_argument("scenario", type=Path)
-    targets_cmd.add_argument("--targets", type=Path, default=DEFAULT_TARGETS, help="targets file (default data/targets.yaml)")
+    targets_cmd.add_argument("--targets", type=Path, default=DEFAULT_TARGETS,
+                             help="targets file (default data/targets.yaml)")
     targets_cmd.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scenario's own)")
     _add_overrides(targets_cmd, seed=False)
     return parser
@@ -58,8 +59,17 @@ def _add_overrides(command: argparse.ArgumentParser, seed: bool = True) -> None:
         command.add_argument("--seed", type=int, help="random seed (default: the scenario's own)")
 
 
+def _say(console: Console, message: str) -> None:
+    """Print plain text as is.
+
+    Rich would wrap at the console width (80 columns when output is not a terminal) and read
+    `[...]` as markup, splitting file paths and field paths that users and scripts grep for.
+    """
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(console: Console, message: str) -> int:
-    console.print(message, markup=False, highlight=False)
+    _say(console, message)
     return BAD_INPUT
 
 
@@ -70,8 +80,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             return _fail(err, f"--seed: expected a whole number from 0 to 2**63-1, got {args.seed}")
         scenario = scenario.model_copy(update={"seed": args.seed})
     folder = args.out or Path("runs") / scenario.name
-    if not args.force:
-        check_folder(folder, scenario.name)
+    check_folder(folder, scenario.name, replace=args.force)
     began = time.perf_counter()
     result = run(scenario, mode=args.mode)
     elapsed = time.perf_counter() - began
@@ -80,7 +89,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         print_result(result, out)
         out.print(f"Simulated {scenario.months} months in {elapsed:.2f} s; outputs in {folder}/")
     else:
-        out.print(str(folder))
+        _say(out, str(folder))
     return 0
 
 
@@ -89,7 +98,7 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     for path in args.scenarios:
         try:
             load_scenario(path, args.overrides)
-            out.print(f"{path}: ok", markup=False, highlight=False)
+            _say(out, f"{path}: ok")
         except ScenarioError as problem:
             status = _fail(err, str(problem))
     return status

@@ -77,8 +77,9 @@ def close_month(
     enterprise_weight = ent.population / enterprises.count
     trend = usage_trend(dev.usage_growth, month)
 
+    developer_counts, developer_sizes = developers.tally(n)
     dev_demand = developer_weight * developer_tokens(
-        developers.size_by_vendor(n), book.posted, month, dev.tokens_per_day, dev.reference_price,
+        developer_sizes, book.posted, month, dev.tokens_per_day, dev.reference_price,
         dev.demand_elasticity, dev.demand_cap, dev.usage_growth,
     )
     budget = enterprise_weight * enterprises.by_vendor_and_mode(n, enterprises.budget)
@@ -112,11 +113,11 @@ def close_month(
         enterprise_revenue=budget[:, API].copy(),
         private_revenue=private_revenue,
         serving_cost=serving_cost,
-        developers=developer_weight * developers.counts_by_vendor(n),
+        developers=developer_weight * developer_counts,
         enterprises_api=counts[:, API].copy(),
         enterprises_private=counts[:, PRIVATE].copy(),
         switches_out=developer_weight * out,
         switches_in=developer_weight * joined,
-        developers_adopted=developer_weight * developers.adopters(),
+        developers_adopted=developer_weight * float(developer_counts.sum()),
         enterprises_adopted=enterprise_weight * enterprises.adopters(),
     )

@@ -20,13 +20,21 @@ def logit_probabilities(utilities: np.ndarray) -> np.ndarray:
     """
     utilities = np.asarray(utilities, dtype=np.float64)
     top = utilities.max(axis=1, keepdims=True)
+    if np.isfinite(top).all():
+        weights = np.exp(utilities - top)  # the common case: -inf options get weight 0
+    else:
+        weights = _weights_with_infinities(utilities, top)
+    totals = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+
+def _weights_with_infinities(utilities: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Softmax weights when some rows have +inf (must stay) or only -inf (nothing available)."""
     infinite = np.isposinf(top)
     finite_top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(invalid="ignore", over="ignore"):
         weights = np.where(infinite, np.isposinf(utilities), np.exp(utilities - finite_top))
-    weights = np.nan_to_num(weights, nan=0.0)
-    totals = weights.sum(axis=1, keepdims=True)
-    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+    return np.nan_to_num(weights, nan=0.0)
 
 
 def choose(utilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:

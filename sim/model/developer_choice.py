@@ -41,8 +41,11 @@ class DeveloperTastes:
 def vendor_utilities(beta: np.ndarray, gamma: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
     """Systematic utility of each vendor for each developer, [developers, vendors]."""
     common = tastes.ecosystem_weight * offer.developer_share + tastes.reliability_weight * offer.log_service
-    utilities = -beta[:, None] * offer.log_price[None, :] + gamma[:, None] * offer.quality[None, :] + common[None, :]
-    return np.where(offer.active[None, :], utilities, -np.inf)
+    vendor_terms = np.where(offer.active, common, -np.inf)  # -inf marks vendors out of the market
+    utilities = np.multiply.outer(beta, -offer.log_price)
+    utilities += np.multiply.outer(gamma, offer.quality)
+    utilities += vendor_terms
+    return utilities
 
 
 def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:

@@ -20,6 +20,22 @@ from sim.scenario.schema import Developers
 NOT_ADOPTED = -1
 EXITED = -2
 
+Rows = slice | np.ndarray  # a contiguous block of the population, or chosen rows
+
+
+def absolute_rows(rows: Rows, local: np.ndarray) -> np.ndarray:
+    """Population indices of positions `local` within `rows`."""
+    if isinstance(rows, slice):
+        return local + (rows.start or 0)
+    return rows[local]
+
+
+def _vendor_gone(state: np.ndarray, adopted: np.ndarray, active: np.ndarray) -> np.ndarray | None:
+    """Which developers' vendor has left the market (None, cheaply, when every vendor is active)."""
+    if active.all():
+        return None
+    return adopted & ~active[np.maximum(state, 0)]
+
 
 @dataclass(frozen=True)
 class DeveloperMonth:
@@ -62,40 +78,56 @@ class DeveloperPopulation:
     def begin_month(self) -> None:
         self.moved_from.fill(NOT_ADOPTED)
 
-    def step_rows(self, rows: np.ndarray, month: DeveloperMonth) -> None:
-        """One month for the given developers: adopt, exit, or review and maybe switch."""
-        state = self.vendor[rows].astype(np.int64)
+    def step_rows(self, rows: Rows, month: DeveloperMonth) -> None:
+        """One month for the given developers: adopt, exit, or review and maybe switch.
+
+        Only developers whose draw makes them act are worked on; everyone else who uses a
+        vendor simply stays one month longer (tenure + 1).
+        """
+        state = self.vendor[rows]
         event = month.event_draws[rows]
         adopted = state >= 0
-        vendor_gone = adopted & ~month.offer.active[np.maximum(state, 0)]
-        newcomer = (state == NOT_ADOPTED) & adopts(self.queue_position[rows] < month.potential, event, month.hazard)
-        leaving = adopted & ~vendor_gone & (event < month.exit_rate)
-        reviewing = adopted & ~leaving & (vendor_gone | (event < month.exit_rate + month.review_probability))
+        vendor_gone = _vendor_gone(state, adopted, month.offer.active)
+        acts = np.where(adopted, event < month.exit_rate + month.review_probability, event < month.hazard)
+        if vendor_gone is not None:
+            acts |= vendor_gone
+
+        local = np.flatnonzero(acts)
+        index = absolute_rows(rows, local)
+        before = state[local].astype(np.int64)
+        draws = event[local]
+        was_adopted = before >= 0
+        gone = vendor_gone[local] if vendor_gone is not None else np.zeros(local.size, dtype=bool)
+        newcomer = (before == NOT_ADOPTED) & adopts(self.queue_position[index] < month.potential, draws, month.hazard)
+        leaving = was_adopted & ~gone & (draws < month.exit_rate)
+        reviewing = was_adopted & ~leaving
 
         choosers = np.flatnonzero(newcomer | reviewing)
-        chooser_rows = rows[choosers]
-        current = np.where(vendor_gone, NOT_ADOPTED, state)[choosers]
+        chosen = index[choosers]
         picks = choose_vendor(
-            self.price_sensitivity[chooser_rows], self.quality_sensitivity[chooser_rows], current,
-            self.tenure[chooser_rows], month.choice_draws[chooser_rows], month.offer, month.tastes,
+            self.price_sensitivity[chosen], self.quality_sensitivity[chosen],
+            np.where(gone, NOT_ADOPTED, before)[choosers], self.tenure[chosen],
+            month.choice_draws[chosen], month.offer, month.tastes,
         )
-        new_state = state.copy()
-        new_state[choosers] = picks
-        new_state[leaving] = EXITED
-        switched = adopted & (new_state != state)
-        stayed = adopted & ~switched
+        after = before.copy()
+        after[choosers] = picks
+        after[leaving] = EXITED
+        changed = after != before
 
-        self.vendor[rows] = new_state
-        self.tenure[rows] = np.where(stayed, np.minimum(self.tenure[rows] + 1, np.iinfo(np.int16).max), 0)
-        self.moved_from[rows] = np.where(switched & ~leaving, state, NOT_ADOPTED)
+        self.vendor[index] = after
+        self.tenure[rows] += adopted
+        self.tenure[index[changed]] = 0
+        self.moved_from[index] = np.where(was_adopted & changed & ~leaving, before, NOT_ADOPTED)
+
+    def tally(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
+        """Developers and their summed sizes per vendor, in one pass over the population."""
+        codes = self.vendor.astype(np.intp) + 2  # shift so the non-adopters' codes -2, -1 get bins of their own
+        counts = np.bincount(codes, minlength=n_vendors + 2)[2 : n_vendors + 2]
+        sizes = np.bincount(codes, weights=self.size, minlength=n_vendors + 2)[2 : n_vendors + 2]
+        return counts, sizes
 
     def counts_by_vendor(self, n_vendors: int) -> np.ndarray:
-        adopted = self.vendor >= 0
-        return np.bincount(self.vendor[adopted], minlength=n_vendors)[:n_vendors]
-
-    def size_by_vendor(self, n_vendors: int) -> np.ndarray:
-        adopted = self.vendor >= 0
-        return np.bincount(self.vendor[adopted], weights=self.size[adopted], minlength=n_vendors)[:n_vendors]
+        return self.tally(n_vendors)[0]
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Developers who left each vendor and who joined each vendor this month."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.developers import Rows, absolute_rows
 from sim.model.procurement import EnterpriseOffer, ProcurementTastes, choose_option
 from sim.model.traits import categorical, draw
 from sim.scenario.schema import Enterprises
@@ -51,7 +52,7 @@ class EnterprisePopulation:
     def begin_month(self) -> None:
         self.moved_from.fill(NONE)
 
-    def step_rows(self, rows: np.ndarray, month: EnterpriseMonth) -> None:
+    def step_rows(self, rows: Rows, month: EnterpriseMonth) -> None:
         """One month for the given CIOs: adopt, or at renewal choose vendor and mode again."""
         vendor = self.vendor[rows].astype(np.int64)
         adopted = vendor >= 0
@@ -61,10 +62,10 @@ class EnterprisePopulation:
 
         choosers = np.flatnonzero(newcomer | renewing)
         current = np.where(vendor_gone, NONE, vendor)[choosers]
-        self._choose(rows[choosers], current, month)
+        self._choose(absolute_rows(rows, choosers), current, month)
 
         waiting = adopted & ~renewing
-        self.months_left[rows[waiting]] -= 1
+        self.months_left[absolute_rows(rows, np.flatnonzero(waiting))] -= 1
         new_vendor = self.vendor[rows].astype(np.int64)
         self.moved_from[rows] = np.where(adopted & (new_vendor != vendor), vendor, NONE)
 

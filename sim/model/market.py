@@ -132,8 +132,8 @@ class MarketModel(mesa.Model):
             self.agents_by_type[DeveloperAgent].shuffle_do("step")
             self.agents_by_type[EnterpriseAgent].shuffle_do("step")
         else:
-            self.developers.step_rows(np.arange(self.developers.count), self.developer_month)
-            self.enterprises.step_rows(np.arange(self.enterprises.count), self.enterprise_month)
+            self.developers.step_rows(slice(0, self.developers.count), self.developer_month)
+            self.enterprises.step_rows(slice(0, self.enterprises.count), self.enterprise_month)
 
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
@@ -173,7 +173,7 @@ class MarketModel(mesa.Model):
             offer=offer, tastes=tastes, potential=potential, hazard=hazard,
             exit_rate=dev.exit_rate, review_probability=dev.review_probability,
             event_draws=self.rng.random(n, dtype=np.float32),
-            choice_draws=self.rng.random(n),
+            choice_draws=self.rng.random(n, dtype=np.float32),
         )
 
     def _enterprise_month(self) -> EnterpriseMonth:

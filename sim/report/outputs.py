@@ -26,10 +26,16 @@ def default_folder(result: RunResult, root: Path = Path("runs")) -> Path:
     return root / result.scenario.name
 
 
-def check_folder(folder: Path, scenario_name: str) -> None:
-    """Refuse to write over a different scenario's results (a rerun of the same one is fine)."""
+def check_folder(folder: Path, scenario_name: str, replace: bool = False) -> None:
+    """Refuse to write over a different scenario's results (a rerun of the same one is fine).
+
+    `replace` (--force) allows that. A path that exists but is not a folder is refused even
+    then, before the run, rather than failing with a traceback when the first output is written.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise OutputConflict(f"{folder} is a file, not a folder; choose another folder with --out")
     summary = folder / SUMMARY
-    if not summary.exists():
+    if replace or not summary.exists():
         return
     try:
         existing = json.loads(summary.read_text(encoding="utf-8")).get("scenario")

@@ -9,6 +9,7 @@ Loading directives (not part of a resolved scenario):
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,20 +56,36 @@ class _Layer:
     lines: dict[tuple[str, ...], int]
 
 
+@dataclass
+class _Sources:
+    """Where merged scenario data came from, so each problem points at the file and line to fix.
+
+    `event_origins[i]` is the file and the path in it (`events.2` or `add_events.0`) of the
+    i-th merged event: `add_events` and `drop_events` shift indices, so the merged index alone
+    would name the wrong file and line. `before_overrides` is the data before `--set`.
+    """
+
+    layers: list[_Layer]
+    event_origins: list[tuple[_Layer, tuple[str, ...]]]
+    before_overrides: dict[str, Any]
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Read a scenario file (following `extends`), apply `--set` overrides, and validate."""
     path = Path(path)
     layers = _read_chain(path)
-    merged = _merge_layers(layers)
+    merged, origins = _merge_layers(layers)
+    before = copy.deepcopy(merged)
     set_paths = apply_overrides(merged, overrides or [])
-    return _validate(merged, layers, set_paths)
+    return _validate(merged, _Sources(layers, origins, before), set_paths)
 
 
 def scenario_from_dict(data: dict[str, Any], overrides: list[str] | None = None) -> Scenario:
     """Validate a scenario given as a mapping (e.g. built in a notebook)."""
     merged = copy.deepcopy(data)
+    before = copy.deepcopy(merged)
     set_paths = apply_overrides(merged, overrides or [])
-    return _validate(merged, [_Layer(Path("<dict>"), merged, {})], set_paths)
+    return _validate(merged, _Sources([_Layer(Path("<dict>"), merged, {})], [], before), set_paths)
 
 
 def override(scenario: Scenario, *assignments: str, **values: Any) -> Scenario:
@@ -97,7 +114,8 @@ def _parse_assignment(assignment: str) -> tuple[str, Any]:
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem("--set", dotted, f"value is not valid YAML: {exc}")]) from None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem("--set", dotted, f"value is not valid YAML: {reason} (got {text!r})")]) from None
     return dotted, value
 
 
@@ -137,22 +155,33 @@ def _list_index(node: list, key: str, prefix: tuple[str, ...], assignment: str) 
 
 
 def _read_chain(path: Path) -> list[_Layer]:
-    """The file and every file it extends, base first."""
-    chain: list[_Layer] = []
-    seen: set[Path] = set()
-    current: Path | None = path
-    while current is not None:
-        resolved = current.resolve()
-        if resolved in seen or len(chain) >= MAX_EXTENDS_DEPTH:
-            raise ScenarioError([Problem(str(current), "extends", "files extend each other in a loop")])
-        seen.add(resolved)
-        layer = _read_file(current)
-        chain.append(layer)
-        parent = layer.data.get("extends")
-        if parent is not None and not isinstance(parent, str):
-            raise ScenarioError([Problem(str(current), "extends", "expected a file path", layer.lines.get(("extends",)))])
-        current = (current.parent / parent) if parent else None
+    """The file and every file it extends, base first.
+
+    A bad `extends` (not a path, a missing file, a loop) is reported in the file that holds
+    it, at its line: that is the file to fix, not the one it points to.
+    """
+    chain = [_read_file(path)]
+    while (parent := _parent_path(chain[-1])) is not None:
+        if parent.resolve() in {layer.path.resolve() for layer in chain}:
+            names = " -> ".join(layer.path.name for layer in chain)
+            raise _extends_problem(chain[-1], f"files extend each other in a loop: {names} -> {parent.name}")
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise _extends_problem(chain[-1], f"more than {MAX_EXTENDS_DEPTH} files extend one another")
+        if not parent.exists():
+            raise _extends_problem(chain[-1], f"file not found: {parent}")
+        chain.append(_read_file(parent))
     return list(reversed(chain))
+
+
+def _parent_path(layer: _Layer) -> Path | None:
+    parent = layer.data.get("extends")
+    if parent is not None and not isinstance(parent, str):
+        raise _extends_problem(layer, f"expected a file path (got {parent!r})")
+    return layer.path.parent / parent if parent else None
+
+
+def _extends_problem(layer: _Layer, message: str) -> ScenarioError:
+    return ScenarioError([Problem(str(layer.path), "extends", message, layer.lines.get(("extends",)))])
 
 
 def _read_file(path: Path) -> _Layer:
@@ -180,40 +209,62 @@ def _field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[t
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            path = prefix + (str(key_node.value),)
+            path = (*prefix, str(key_node.value))
             lines[path] = key_node.start_mark.line + 1
             lines.update(_field_lines(value_node, path))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            path = prefix + (str(i),)
+            path = (*prefix, str(i))
             lines[path] = item.start_mark.line + 1
             lines.update(_field_lines(item, path))
     return lines
 
 
-def _merge_layers(layers: list[_Layer]) -> dict[str, Any]:
+def _merge_layers(layers: list[_Layer]) -> tuple[dict[str, Any], list[tuple[_Layer, tuple[str, ...]]]]:
+    """Merge the files, base first; return the data and the origin of each merged event.
+
+    The event directives are checked here: anything but a list (of ids, for `drop_events`)
+    is reported at its line instead of crashing the merge.
+    """
     merged: dict[str, Any] = {}
+    origins: list[tuple[_Layer, tuple[str, ...]]] = []
     for layer in layers:
         data = copy.deepcopy(layer.data)
         data.pop("extends", None)
-        added = data.pop("add_events", None) or []
-        dropped = data.pop("drop_events", None) or []
+        added = _directive(layer, data.pop("add_events", None), "add_events", "events", dict)
+        dropped = _directive(layer, data.pop("drop_events", None), "drop_events", "event ids", str)
         merged = _deep_merge(merged, data)
-        events = merged.get("events") or []
-        if dropped:
-            events = _drop_events(events, dropped, layer)
-        merged["events"] = list(events) + list(added)
-    return merged
+        if isinstance(data.get("events"), list):
+            origins = [(layer, ("events", str(i))) for i in range(len(data["events"]))]
+        if merged.get("events") is None:
+            merged["events"] = []
+        if not isinstance(merged["events"], list):
+            continue  # validation reports `events` itself at its line
+        kept = _kept_events(merged["events"], dropped, layer)
+        merged["events"] = [merged["events"][i] for i in kept] + added
+        origins = [origins[i] for i in kept] + [(layer, ("add_events", str(i))) for i in range(len(added))]
+    return merged, origins
 
 
-def _drop_events(events: list, dropped: list, layer: _Layer) -> list:
+def _directive(layer: _Layer, value: Any, name: str, what: str, item_type: type) -> list:
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(item, item_type) for item in value):
+        return value
+    line = layer.lines.get((name,))
+    raise ScenarioError([Problem(str(layer.path), name, f"expected a list of {what} (got {value!r})", line)])
+
+
+def _kept_events(events: list, dropped: list[str], layer: _Layer) -> list[int]:
+    """Indices of the inherited events that `drop_events` keeps; every id dropped must exist."""
     known = {e.get("id") for e in events if isinstance(e, dict)}
-    missing = [d for d in dropped if d not in known]
-    if missing:
-        raise ScenarioError(
-            [Problem(str(layer.path), "drop_events", f"no inherited event has id {missing[0]!r}", layer.lines.get(("drop_events",)))]
-        )
-    return [e for e in events if not (isinstance(e, dict) and e.get("id") in dropped)]
+    for j, event_id in enumerate(dropped):
+        if event_id not in known:
+            line = layer.lines.get(("drop_events", str(j)), layer.lines.get(("drop_events",)))
+            ids = ", ".join(sorted(str(k) for k in known if k is not None)) or "none"
+            message = f"no inherited event has id {event_id!r} (ids: {ids})"
+            raise ScenarioError([Problem(str(layer.path), f"drop_events.{j}", message, line)])
+    return [i for i, e in enumerate(events) if not (isinstance(e, dict) and e.get("id") in dropped)]
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -230,21 +281,72 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 # --- validation ------------------------------------------------------------------------------
 
 
-def _validate(data: dict[str, Any], layers: list[_Layer], set_paths: list[tuple[str, ...]]) -> Scenario:
+def _validate(data: dict[str, Any], sources: _Sources, set_paths: list[tuple[str, ...]]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([_problem(err, data, layers, set_paths) for err in exc.errors()]) from None
+        raise ScenarioError([_problem(err, data, sources, set_paths) for err in exc.errors()]) from None
 
 
-def _problem(err: dict, data: dict, layers: list[_Layer], set_paths: list[tuple[str, ...]]) -> Problem:
+def _problem(err: dict, data: dict, sources: _Sources, set_paths: list[tuple[str, ...]]) -> Problem:
+    loc, message = _field_and_message(err, data)
+    for keys in set_paths:
+        if loc and _overlaps(loc, keys):
+            return Problem("--set", ".".join(keys), message)
+        new = _new_section(loc, keys, sources.before_overrides)
+        if new:
+            added = f"adds {'.'.join(new)}, which is not in the scenario; {'.'.join(loc)}: {message}"
+            return Problem("--set", ".".join(keys), added)
+    return _in_file(loc, message, sources)
+
+
+def _field_and_message(err: dict, data: dict) -> tuple[tuple[str, ...], str]:
+    """The field path the problem is about, and what is wrong with it.
+
+    An unknown tag (`type`, `dist`, `policy`) is reported at the tag's own field. Checks of
+    the whole scenario raise at the top level but name their field first ("events.3.vendor:
+    unknown vendor"); that name becomes the path, so the file and line can be found.
+    """
     loc = _user_location(err["loc"], data)
     message = _message(err)
-    for keys in set_paths:
-        if loc and (loc[: len(keys)] == keys or keys[: len(loc)] == loc):
-            return Problem("--set", ".".join(keys), message)
-    source, line = _locate(loc, layers)
-    return Problem(source, ".".join(loc), message, line)
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
+    if not loc and (match := _FIELD_PREFIX.match(message)) and match.group(1).split(".")[0] in data:
+        return tuple(match.group(1).split(".")), match.group(2)
+    return loc, message
+
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_]\w*(?:\.\w+)*): (.+)$", re.DOTALL)
+
+
+def _overlaps(loc: tuple[str, ...], keys: tuple[str, ...]) -> bool:
+    return loc[: len(keys)] == keys or keys[: len(loc)] == loc
+
+
+def _new_section(loc: tuple[str, ...], keys: tuple[str, ...], before: dict[str, Any]) -> tuple[str, ...]:
+    """The part of both paths that `--set` created (e.g. a misspelt vendor), or () if the files had it."""
+    common: list[str] = []
+    for a, b in zip(loc, keys, strict=False):
+        if a != b:
+            break
+        common.append(a)
+    node: Any = before
+    for depth, key in enumerate(common):
+        node = _step_into(node, int(key) if isinstance(node, list) and key.lstrip("-").isdigit() else key)
+        if node is None:
+            return tuple(common[: depth + 1])
+    return ()
+
+
+def _in_file(loc: tuple[str, ...], message: str, sources: _Sources) -> Problem:
+    """The problem in the file to fix, with the field path as written there and its line."""
+    layers, written = sources.layers, loc
+    origins = sources.event_origins
+    if len(loc) >= 2 and loc[0] == "events" and loc[1].isdigit() and int(loc[1]) < len(origins):
+        layer, prefix = origins[int(loc[1])]
+        layers, written = [layer], prefix + loc[2:]
+    source, line = _locate(written, layers)
+    return Problem(source, ".".join(written), message, line)
 
 
 def _user_location(loc: tuple, data: Any) -> tuple[str, ...]:
@@ -284,7 +386,8 @@ def _message(err: dict) -> str:
     if kind == "missing":
         return "required field is missing"
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        return f"{text} (got {err['input']!r})"
+        got = f"got {err['input']!r}"
+        return text if got in text else f"{text} ({got})"
     return text
 
 
