@@ -40,7 +40,8 @@ def measure(developers: int, months: int, mode: str) -> dict:
     import sim  # imported inside the timing so set-up includes nothing twice across configs
 
     scenario = sim.load_scenario(
-        BASELINE, [f"agents.developers={developers}", f"agents.enterprises={max(1, developers // 10)}", f"months={months}"]
+        BASELINE,
+        [f"agents.developers={developers}", f"agents.enterprises={max(1, developers // 10)}", f"months={months}"],
     )
     imported = time.perf_counter()
     model = sim.build_model(scenario, mode=mode)
@@ -100,8 +101,14 @@ def main() -> None:
         table.add_column(header, justify="right")
     for n, r in batched.items():
         agents = n + n // 10
-        table.add_row(f"{n:,}", f"{r['setup_s']:.2f}", f"{r['step_s']:.2f}", f"{n * 36 / r['step_s'] / 1e6:.1f} M",
-                      f"{agents * 36 / r['step_s'] / 1e6:.1f} M", f"{r['peak_rss_gb']:.2f}")
+        table.add_row(
+            f"{n:,}",
+            f"{r['setup_s']:.2f}",
+            f"{r['step_s']:.2f}",
+            f"{n * 36 / r['step_s'] / 1e6:.1f} M",
+            f"{agents * 36 / r['step_s'] / 1e6:.1f} M",
+            f"{r['peak_rss_gb']:.2f}",
+        )
     console.print(table)
 
     months = args.reference_months
@@ -112,7 +119,9 @@ def main() -> None:
         reference = in_fresh_process(n, months, "reference")
         fast = batched.get(n) or in_fresh_process(n, 36, "batched")
         per_month_ref, per_month_fast = reference["step_s"] / months, fast["step_s"] / fast["months"]
-        ratio_table.add_row(f"{n:,}", f"{per_month_ref:.2f}", f"{per_month_fast:.4f}", f"{per_month_ref / per_month_fast:,.0f}x")
+        ratio_table.add_row(
+            f"{n:,}", f"{per_month_ref:.2f}", f"{per_month_fast:.4f}", f"{per_month_ref / per_month_fast:,.0f}x"
+        )
     console.print(ratio_table)
 
     sizes = list(batched)
@@ -120,14 +129,18 @@ def main() -> None:
     mid = sizes[len(sizes) // 2]
     month_runs = {m: in_fresh_process(mid, m, "batched") for m in (12, 24, 48)} | {36: batched[mid]}
     scale_months = exponent(sorted(month_runs), [month_runs[m]["step_s"] for m in sorted(month_runs)])
-    console.print(f"Step time ~ N^{scale_n:.2f} (N = {', '.join(f'{n:,}' for n in sizes)}), "
-                  f"~ months^{scale_months:.2f} (N = {mid:,}, months = 12, 24, 36, 48)")
+    console.print(
+        f"Step time ~ N^{scale_n:.2f} (N = {', '.join(f'{n:,}' for n in sizes)}), "
+        f"~ months^{scale_months:.2f} (N = {mid:,}, months = 12, 24, 36, 48)"
+    )
 
     largest = max(sizes)
     whole = whole_run_seconds([f"agents.developers={largest}", f"agents.enterprises={largest // 10}"])
     default = whole_run_seconds([])
-    console.print(f"Whole `sim run` (import, set-up, 36 months, outputs): {whole:.1f} s at {largest:,} developers; "
-                  f"{default:.1f} s for the shipped baseline")
+    console.print(
+        f"Whole `sim run` (import, set-up, 36 months, outputs): {whole:.1f} s at {largest:,} developers; "
+        f"{default:.1f} s for the shipped baseline"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """An agent-based simulator of AI cloud market competition (token share versus revenue share).
 
-    import sim
-    result = sim.run("scenarios/baseline.yaml")
-    result.wide("token_share")
+import sim
+result = sim.run("scenarios/baseline.yaml")
+result.wide("token_share")
 """
 
 from sim.run import RunResult, build_model, run

@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     save_run(result, folder if args.out else default_folder(result))
     if not args.quiet:
         print_result(result, out)
-        out.print(f"Simulated {scenario.months} months in {elapsed:.2f} s; outputs in {folder}/")
+        _say(out, f"Simulated {scenario.months} months in {elapsed:.2f} s; outputs in {folder}/")
     else:
         _say(out, str(folder))
     return 0

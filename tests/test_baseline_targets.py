@@ -34,8 +34,11 @@ def test_baseline_meets_every_target(baseline, seed):
 def test_every_target_has_a_source_and_a_check():
     targets = load_targets(TARGETS)
     assert {t["id"] for t in targets} == {
-        "token_share_h1_2025", "revenue_share_alibaba_2025q1", "metric_divergence_2025",
-        "volcano_headline_growth", "price_war_followers",
+        "token_share_h1_2025",
+        "revenue_share_alibaba_2025q1",
+        "metric_divergence_2025",
+        "volcano_headline_growth",
+        "price_war_followers",
     }
     assert all("source" in t or t["id"] in {"metric_divergence_2025", "price_war_followers"} for t in targets)
 

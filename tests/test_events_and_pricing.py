@@ -16,8 +16,11 @@ def run(*overrides: str) -> sim.RunResult:
 
 
 def test_a_price_event_sets_or_scales_the_list_price_from_its_month():
-    result = run(*NO_POLICIES, "events=[{date: 2024-03, type: price, vendor: baidu, change: -0.5},"
-                 " {date: 2024-06, type: price, vendor: all, price: 0.01}]")
+    result = run(
+        *NO_POLICIES,
+        "events=[{date: 2024-03, type: price, vendor: baidu, change: -0.5},"
+        " {date: 2024-06, type: price, vendor: all, price: 0.01}]",
+    )
     prices = result.wide("price")
     assert prices.loc["2024-02", "baidu"] == pytest.approx(0.12)
     assert prices.loc["2024-03", "baidu"] == pytest.approx(0.06)
@@ -39,8 +42,10 @@ def test_private_deployment_needs_open_weights_and_a_third_party_release_enables
 
 
 def test_a_vendor_that_exits_loses_every_customer_and_one_that_enters_gains_some():
-    result = run("vendors.others.active=false",
-                 "events=[{date: 2024-04, type: entry, vendor: others}, {date: 2024-09, type: exit, vendor: tencent}]")
+    result = run(
+        "vendors.others.active=false",
+        "events=[{date: 2024-04, type: entry, vendor: others}, {date: 2024-09, type: exit, vendor: tencent}]",
+    )
     developers = result.wide("developers")
     assert (developers.loc[:"2024-03", "others"] == 0).all()
     assert developers.loc["2024-06", "others"] > 0
@@ -50,7 +55,9 @@ def test_a_vendor_that_exits_loses_every_customer_and_one_that_enters_gains_some
 
 
 def test_a_supply_shock_caps_capacity_growth_and_raises_cost():
-    result = run("events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, unit_cost_change: 0.5}]")
+    result = run(
+        "events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, unit_cost_change: 0.5}]"
+    )
     capacity = result.wide("capacity_tokens_per_day")["volcano"].to_numpy()
     growth = capacity[1:] / capacity[:-1] - 1
     assert growth[:4] == pytest.approx([0.35] * 4)
@@ -60,8 +67,7 @@ def test_a_supply_shock_caps_capacity_growth_and_raises_cost():
 
 
 def test_rationing_serves_every_stream_the_same_fraction_and_developers_leave():
-    tight = run("vendors.volcano.capacity=1.0e9", "vendors.volcano.capacity_growth=0",
-                "vendors.volcano.price=0.001")
+    tight = run("vendors.volcano.capacity=1.0e9", "vendors.volcano.capacity_growth=0", "vendors.volcano.price=0.001")
     loose = run("vendors.volcano.price=0.001")
     service = tight.wide("service_level")["volcano"]
     assert (service < 1).any()
@@ -71,14 +77,19 @@ def test_rationing_serves_every_stream_the_same_fraction_and_developers_leave():
 
 def test_lower_switching_costs_mean_more_switching():
     sticky = run("events=[{date: 2024-02, type: price, vendor: baidu, change: -0.9}]")
-    loose = run("events=[{date: 2024-02, type: price, vendor: baidu, change: -0.9},"
-                " {date: 2024-02, type: switching, switching_cost: 0.0, lock_in_weight: 0.0}]")
+    loose = run(
+        "events=[{date: 2024-02, type: price, vendor: baidu, change: -0.9},"
+        " {date: 2024-02, type: switching, switching_cost: 0.0, lock_in_weight: 0.0}]"
+    )
     assert loose.market["switching_rate"].iloc[2:].mean() > sticky.market["switching_rate"].iloc[2:].mean()
 
 
 def test_match_cheapest_follows_the_cheapest_rival_after_its_lag():
-    result = run(*NO_POLICIES, "vendors.baidu.pricing=[{policy: match_cheapest, ratio: 2.0, lag: 2}]",
-                 "events=[{date: 2024-05, type: price, vendor: volcano, price: 0.001}]")
+    result = run(
+        *NO_POLICIES,
+        "vendors.baidu.pricing=[{policy: match_cheapest, ratio: 2.0, lag: 2}]",
+        "events=[{date: 2024-05, type: price, vendor: volcano, price: 0.001}]",
+    )
     baidu = result.wide("price")["baidu"]
     assert baidu.loc["2024-06"] == pytest.approx(0.12)
     assert baidu.loc["2024-07"] == pytest.approx(0.002)
@@ -91,8 +102,11 @@ def test_defend_share_cuts_price_each_month_below_its_target():
 
 
 def test_margin_floor_keeps_price_above_unit_cost():
-    result = run(*NO_POLICIES, "vendors.huawei.pricing=[{policy: margin_floor, margin: 0.5}]",
-                 "events=[{date: 2024-03, type: price, vendor: huawei, price: 0.0001}]")
+    result = run(
+        *NO_POLICIES,
+        "vendors.huawei.pricing=[{policy: margin_floor, margin: 0.5}]",
+        "events=[{date: 2024-03, type: price, vendor: huawei, price: 0.0001}]",
+    )
     t = result.trajectories[result.trajectories.vendor == "huawei"]
     assert (t.price >= 1.5 * t.unit_cost - 1e-15).all()
     assert t.price.iloc[-1] > 0.0001
@@ -100,7 +114,10 @@ def test_margin_floor_keeps_price_above_unit_cost():
 
 def test_policies_apply_in_order():
     both = "[{policy: match_cheapest, ratio: 1.0}, {policy: margin_floor, margin: 0.0}]"
-    result = run(*NO_POLICIES, f"vendors.alibaba.pricing={both}",
-                 "events=[{date: 2024-02, type: price, vendor: volcano, price: 0.0001}]")
+    result = run(
+        *NO_POLICIES,
+        f"vendors.alibaba.pricing={both}",
+        "events=[{date: 2024-02, type: price, vendor: volcano, price: 0.0001}]",
+    )
     t = result.trajectories[(result.trajectories.vendor == "alibaba") & (result.trajectories.step >= 1)]
     assert (t.price == np.maximum(0.0001, t.unit_cost)).all()

@@ -22,7 +22,9 @@ def test_shares_are_fractions_that_sum_to_one_once_the_market_exists(shipped_run
         shares = shipped_run.wide(metric)
         assert ((shares >= 0) & (shares <= 1)).all().all(), metric
         totals = shares.sum(axis=1)
-        exists = shipped_run.market.set_index("date")["api_tokens_per_day" if metric == "token_share" else "revenue"] > 0
+        exists = (
+            shipped_run.market.set_index("date")["api_tokens_per_day" if metric == "token_share" else "revenue"] > 0
+        )
         np.testing.assert_allclose(totals[exists], 1.0, atol=1e-9)
 
 

@@ -19,10 +19,14 @@ VENDORS = ("volcano", "alibaba", "baidu", "tencent", "huawei", "others")
 def stripped(developers: int, *overrides: str) -> sim.Scenario:
     """The baseline with no events, fixed tastes, unlimited capacity and no feedback terms."""
     base = [
-        f"agents.developers={developers}", "agents.enterprises=500", "events=[]",
+        f"agents.developers={developers}",
+        "agents.enterprises=500",
+        "events=[]",
         "developers.price_sensitivity={dist: fixed, value: 1.0}",
         "developers.quality_sensitivity={dist: fixed, value: 1.0}",
-        "developers.ecosystem_weight=0", "developers.reliability_weight=0", "developers.exit_rate=0",
+        "developers.ecosystem_weight=0",
+        "developers.reliability_weight=0",
+        "developers.exit_rate=0",
     ]
     for vendor in VENDORS:
         base += [f"vendors.{vendor}.pricing=[]", f"vendors.{vendor}.capacity=1.0e18"]
@@ -44,8 +48,11 @@ def logit_shares(scenario: sim.Scenario) -> np.ndarray:
 @pytest.mark.parametrize("developers", [2_000, 40_000])
 def test_without_frictions_developer_shares_equal_logit_shares(developers):
     scenario = stripped(
-        developers, "developers.switching_cost=0", "developers.lock_in.weight=0",
-        "developers.review_probability=1", "developers.initially_adopted=1",
+        developers,
+        "developers.switching_cost=0",
+        "developers.lock_in.weight=0",
+        "developers.review_probability=1",
+        "developers.initially_adopted=1",
     )
     expected = logit_shares(scenario)
     shares = developer_shares(sim.run(scenario, seed=1))[3:]
@@ -59,8 +66,12 @@ def test_logit_limit_error_shrinks_with_population():
     errors = []
     for developers in (1_000, 30_000):
         scenario = stripped(
-            developers, "developers.switching_cost=0", "developers.lock_in.weight=0",
-            "developers.review_probability=1", "developers.initially_adopted=1", "months=12",
+            developers,
+            "developers.switching_cost=0",
+            "developers.lock_in.weight=0",
+            "developers.review_probability=1",
+            "developers.initially_adopted=1",
+            "months=12",
         )
         shares = developer_shares(sim.run(scenario, seed=2))
         errors.append(np.sqrt(np.mean((shares - logit_shares(scenario)) ** 2)))
@@ -79,8 +90,11 @@ def bass_curve(innovation: float, imitation: float, months: int) -> np.ndarray:
 def test_adoption_with_a_constant_market_potential_follows_the_bass_curve():
     developers, potential = 60_000, 0.5
     scenario = stripped(
-        developers, "developers.initially_adopted=0", f"developers.adoption.potential={potential}",
-        "developers.adoption.potential_elasticity=0", "developers.adoption.innovation=0.02",
+        developers,
+        "developers.initially_adopted=0",
+        f"developers.adoption.potential={potential}",
+        "developers.adoption.potential_elasticity=0",
+        "developers.adoption.innovation=0.02",
         "developers.adoption.imitation=0.4",
     )
     result = sim.run(scenario, seed=3)
@@ -92,10 +106,15 @@ def test_adoption_with_a_constant_market_potential_follows_the_bass_curve():
 
 def test_with_infinite_switching_cost_nobody_ever_switches_and_shares_never_change():
     scenario = stripped(
-        5_000, "developers.switching_cost=.inf", "developers.review_probability=1",
-        "developers.initially_adopted=1", "developers.adoption.potential=1",
-        "developers.adoption.potential_elasticity=0", "enterprises.migration_cost=.inf",
-        "enterprises.initially_adopted=1", "enterprises.contract_months=3",
+        5_000,
+        "developers.switching_cost=.inf",
+        "developers.review_probability=1",
+        "developers.initially_adopted=1",
+        "developers.adoption.potential=1",
+        "developers.adoption.potential_elasticity=0",
+        "enterprises.migration_cost=.inf",
+        "enterprises.initially_adopted=1",
+        "enterprises.contract_months=3",
         "events=[{date: 2024-06, type: price, vendor: volcano, change: -0.99}]",
     )
     result = sim.run(scenario, seed=4)
@@ -110,14 +129,20 @@ def test_identical_vendors_split_the_market_evenly():
     twins = []
     for vendor in VENDORS:
         twins += [
-            f"vendors.{vendor}.price=0.01", f"vendors.{vendor}.quality=0", f"vendors.{vendor}.trust=0.5",
-            f"vendors.{vendor}.integration=0.5", f"vendors.{vendor}.incumbency=0.2",
-            f"vendors.{vendor}.stickiness=1", f"vendors.{vendor}.open_weights=false",
-            f"vendors.{vendor}.first_party_tokens=0", f"vendors.{vendor}.unit_cost=0.004",
+            f"vendors.{vendor}.price=0.01",
+            f"vendors.{vendor}.quality=0",
+            f"vendors.{vendor}.trust=0.5",
+            f"vendors.{vendor}.integration=0.5",
+            f"vendors.{vendor}.incumbency=0.2",
+            f"vendors.{vendor}.stickiness=1",
+            f"vendors.{vendor}.open_weights=false",
+            f"vendors.{vendor}.first_party_tokens=0",
+            f"vendors.{vendor}.unit_cost=0.004",
         ]
     developers, enterprises = 60_000, 30_000
-    scenario = stripped(developers, *twins, f"agents.enterprises={enterprises}", "months=12",
-                        "developers.ecosystem_weight=1.0")
+    scenario = stripped(
+        developers, *twins, f"agents.enterprises={enterprises}", "months=12", "developers.ecosystem_weight=1.0"
+    )
     result = sim.run(scenario, seed=5)
     even = 1 / len(VENDORS)
     dev_shares = developer_shares(result)[-1]

@@ -79,8 +79,14 @@ def close_month(
 
     developer_counts, developer_sizes = developers.tally(n)
     dev_demand = developer_weight * developer_tokens(
-        developer_sizes, book.posted, month, dev.tokens_per_day, dev.reference_price,
-        dev.demand_elasticity, dev.demand_cap, dev.usage_growth,
+        developer_sizes,
+        book.posted,
+        month,
+        dev.tokens_per_day,
+        dev.reference_price,
+        dev.demand_elasticity,
+        dev.demand_cap,
+        dev.usage_growth,
     )
     budget = enterprise_weight * enterprises.by_vendor_and_mode(n, enterprises.budget)
     ent_multiplier = demand_multiplier(book.posted, dev.reference_price, ent.demand_elasticity, ent.demand_cap)
@@ -93,7 +99,7 @@ def close_month(
     tokens_per_month = DAYS_PER_MONTH / 1000.0
     api_revenue = dev_tokens * book.posted * tokens_per_month
     private_revenue = budget[:, PRIVATE] * ent.private_spend_multiplier
-    token_cost = (dev_tokens + ent_tokens + private_tokens) * book.unit_cost * tokens_per_month
+    token_cost = (dev_tokens + ent_tokens) * book.unit_cost * tokens_per_month  # private GPUs: in the IaaS cost
     serving_cost = token_cost + ent.service_cost_share * (budget[:, API] + private_revenue)
 
     counts = enterprise_weight * enterprises.by_vendor_and_mode(n)

@@ -101,8 +101,14 @@ class DeveloperAgent(mesa.Agent):
         dev = self.model.spec.developers
         served = self.model.ledger[-1].service_level[code]
         tokens = developer_tokens(
-            self.size, self.model.vendors.posted[code], self.model.month, dev.tokens_per_day,
-            dev.reference_price, dev.demand_elasticity, dev.demand_cap, dev.usage_growth,
+            self.size,
+            self.model.vendors.posted[code],
+            self.model.month,
+            dev.tokens_per_day,
+            dev.reference_price,
+            dev.demand_elasticity,
+            dev.demand_cap,
+            dev.usage_growth,
         )
         return float(tokens * served * dev.population / self._population.count)
 
@@ -112,8 +118,10 @@ class DeveloperAgent(mesa.Agent):
         rows = np.array([self.row])
         current = self._population.vendor[rows].astype(np.int64)
         utilities = vendor_utilities(
-            self._population.price_sensitivity[rows], self._population.quality_sensitivity[rows],
-            month.offer, month.tastes,
+            self._population.price_sensitivity[rows],
+            self._population.quality_sensitivity[rows],
+            month.offer,
+            month.tastes,
         )
         bonus = stay_bonus(current, self._population.tenure[rows], month.offer, month.tastes)
         utilities = with_stay_bonus(utilities, current, bonus)[0]

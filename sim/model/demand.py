@@ -20,8 +20,9 @@ def usage_trend(growth: float, month: int) -> float:
     return (1.0 + growth) ** month
 
 
-def developer_tokens(size, price, month: int, tokens_per_day: float, reference_price: float,
-                     elasticity: float, cap: float, growth: float) -> np.ndarray:
+def developer_tokens(
+    size, price, month: int, tokens_per_day: float, reference_price: float, elasticity: float, cap: float, growth: float
+) -> np.ndarray:
     """Tokens/day a developer of relative `size` demands at `price` in `month` (before rationing).
 
     Linear in size, so a vendor's total is this function applied to the sum of its developers' sizes.

@@ -69,8 +69,13 @@ class DeveloperPopulation:
         rows = np.flatnonzero(self.queue_position < fraction)
         current = np.full(rows.size, NOT_ADOPTED, dtype=np.int64)
         picks = choose_vendor(
-            self.price_sensitivity[rows], self.quality_sensitivity[rows], current,
-            np.zeros(rows.size), month.choice_draws[rows], month.offer, month.tastes,
+            self.price_sensitivity[rows],
+            self.quality_sensitivity[rows],
+            current,
+            np.zeros(rows.size),
+            month.choice_draws[rows],
+            month.offer,
+            month.tastes,
         )
         self.vendor[rows] = picks
         self.tenure[rows] = tenure[rows]
@@ -105,9 +110,13 @@ class DeveloperPopulation:
         choosers = np.flatnonzero(newcomer | reviewing)
         chosen = index[choosers]
         picks = choose_vendor(
-            self.price_sensitivity[chosen], self.quality_sensitivity[chosen],
-            np.where(gone, NOT_ADOPTED, before)[choosers], self.tenure[chosen],
-            month.choice_draws[chosen], month.offer, month.tastes,
+            self.price_sensitivity[chosen],
+            self.quality_sensitivity[chosen],
+            np.where(gone, NOT_ADOPTED, before)[choosers],
+            self.tenure[chosen],
+            month.choice_draws[chosen],
+            month.offer,
+            month.tastes,
         )
         after = before.copy()
         after[choosers] = picks

@@ -71,8 +71,12 @@ class EnterprisePopulation:
 
     def _choose(self, rows: np.ndarray, current: np.ndarray, month: EnterpriseMonth) -> None:
         picks = choose_option(
-            self.incumbent[rows].astype(np.int64), self.sovereign[rows], current,
-            month.choice_draws[rows], month.offer, month.tastes,
+            self.incumbent[rows].astype(np.int64),
+            self.sovereign[rows],
+            current,
+            month.choice_draws[rows],
+            month.offer,
+            month.tastes,
         )
         chosen = picks >= 0
         self.vendor[rows] = np.where(chosen, picks // 2, NONE)

@@ -78,6 +78,9 @@ class MarketModel(mesa.Model):
     def _seed_initial_adopters(self) -> None:
         """Before month one: some developers and CIOs already buy, chosen by the usual rules."""
         self._apply_events(0)
+        self.vendors.update_costs()
+        for i in range(self.vendors.count):
+            self.vendors.set_price(i, 0)  # initial adopters see month-0 prices, policies applied
         self.developer_month = self._developer_month()
         self.enterprise_month = self._enterprise_month()
         dev, ent = self.spec.developers, self.spec.enterprises
@@ -95,9 +98,12 @@ class MarketModel(mesa.Model):
 
     def step(self) -> None:
         """Advance the market one month."""
+        if self.steps > self.spec.months:
+            raise RuntimeError(f"the scenario has {self.spec.months} months and all of them have been simulated")
         self.month = self.steps - 1
         if self.month > 0:
             self._apply_events(self.month)
+            self.vendors.update_costs()  # a cost shock counts from its own month
         self.vendors.grow(self.month)
         self._set_prices()
         self.developer_month = self._developer_month()
@@ -157,21 +163,30 @@ class MarketModel(mesa.Model):
             stickiness=book.stickiness,
         )
         tastes = DeveloperTastes(
-            dev.ecosystem_weight, dev.reliability_weight,
-            friction.switching_cost, friction.lock_in_rate, friction.lock_in_weight,
+            dev.ecosystem_weight,
+            dev.reliability_weight,
+            friction.switching_cost,
+            friction.lock_in_rate,
+            friction.lock_in_weight,
         )
         cheapest = float(book.posted[book.active].min())
         potential = market_potential(
             dev.adoption.potential, dev.adoption.potential_elasticity, dev.reference_price, cheapest
         )
         hazard = adoption_hazard(
-            dev.adoption.innovation, dev.adoption.imitation,
-            self.developers.adopters(), potential * self.developers.count,
+            dev.adoption.innovation,
+            dev.adoption.imitation,
+            self.developers.adopters(),
+            potential * self.developers.count,
         )
         n = self.developers.count
         return DeveloperMonth(
-            offer=offer, tastes=tastes, potential=potential, hazard=hazard,
-            exit_rate=dev.exit_rate, review_probability=dev.review_probability,
+            offer=offer,
+            tastes=tastes,
+            potential=potential,
+            hazard=hazard,
+            exit_rate=dev.exit_rate,
+            review_probability=dev.review_probability,
             event_draws=self.rng.random(n, dtype=np.float32),
             choice_draws=self.rng.random(n, dtype=np.float32),
         )
@@ -179,18 +194,31 @@ class MarketModel(mesa.Model):
     def _enterprise_month(self) -> EnterpriseMonth:
         book, ent = self.vendors, self.spec.enterprises
         offer = EnterpriseOffer(
-            trust=book.trust.copy(), integration=book.integration.copy(), quality=book.quality.copy(),
-            log_price=np.log(book.posted), own_open_model=book.own_open_model.copy(),
-            open_weights_exist=book.open_weights_exist(), active=book.active.copy(),
+            trust=book.trust.copy(),
+            integration=book.integration.copy(),
+            quality=book.quality.copy(),
+            log_price=np.log(book.posted),
+            own_open_model=book.own_open_model.copy(),
+            open_weights_exist=book.open_weights_exist(),
+            active=book.active.copy(),
         )
         w = ent.weights
         tastes = ProcurementTastes(
-            w.trust, w.integration, w.quality, w.price, ent.private_preference,
-            ent.sovereignty_bonus, ent.own_model_edge, self.frictions.migration_cost,
+            w.trust,
+            w.integration,
+            w.quality,
+            w.price,
+            ent.private_preference,
+            ent.sovereignty_bonus,
+            ent.own_model_edge,
+            self.frictions.migration_cost,
         )
         n = self.enterprises.count
         return EnterpriseMonth(
-            offer=offer, tastes=tastes, adoption_rate=ent.adoption_rate, contract_months=ent.contract_months,
+            offer=offer,
+            tastes=tastes,
+            adoption_rate=ent.adoption_rate,
+            contract_months=ent.contract_months,
             event_draws=self.rng.random(n, dtype=np.float32),
             choice_draws=self.rng.random(n),
         )

@@ -47,7 +47,9 @@ class ProcurementTastes:
     migration_cost: float
 
 
-def option_utilities(incumbent: np.ndarray, sovereign: np.ndarray, offer: EnterpriseOffer, tastes: ProcurementTastes) -> np.ndarray:
+def option_utilities(
+    incumbent: np.ndarray, sovereign: np.ndarray, offer: EnterpriseOffer, tastes: ProcurementTastes
+) -> np.ndarray:
     """Systematic utility of each (vendor, mode) option for each CIO, [cios, 2 * vendors]."""
     n, n_vendors = incumbent.shape[0], offer.trust.shape[0]
     vendor_part = tastes.trust * offer.trust + tastes.quality * offer.quality

@@ -15,7 +15,9 @@ def grown_capacity(capacity: np.ndarray, growth: np.ndarray, growth_cap: np.ndar
     return capacity * (1.0 + np.minimum(growth, growth_cap))
 
 
-def unit_cost(base_cost: np.ndarray, cumulative_tokens: np.ndarray, reference_tokens: np.ndarray, learning: np.ndarray) -> np.ndarray:
+def unit_cost(
+    base_cost: np.ndarray, cumulative_tokens: np.ndarray, reference_tokens: np.ndarray, learning: np.ndarray
+) -> np.ndarray:
     """Cost per 1k tokens after learning: base * (cumulative / reference) ** -learning, never above base."""
     experience = np.maximum(cumulative_tokens / reference_tokens, 1.0)
     return base_cost * experience ** (-learning)

@@ -68,7 +68,9 @@ class VendorBook:
             month=month,
             active=self.active,
             unit_cost=float(self.unit_cost[vendor]),
-            previous_posted=float(self.posted_history[month - 1, vendor]) if month > 0 else float(self.list_price[vendor]),
+            previous_posted=float(self.posted_history[month - 1, vendor])
+            if month > 0
+            else float(self.list_price[vendor]),
             previous_token_share=float(self.last_token_share[vendor]),
         )
         price = posted_price(self.policies[vendor], context)

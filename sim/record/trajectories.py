@@ -63,7 +63,9 @@ MARKET_COLUMNS: dict[str, MarketMeasure] = {
     "revenue": lambda a: float(a.revenue.sum()),
     "hhi_tokens": lambda a: herfindahl(share_of(a.api_tokens)),
     "hhi_revenue": lambda a: herfindahl(share_of(a.revenue)),
-    "mean_price": lambda a: float(np.average(a.price, weights=a.api_tokens)) if a.api_tokens.sum() > 0 else float("nan"),
+    "mean_price": lambda a: (
+        float(np.average(a.price, weights=a.api_tokens)) if a.api_tokens.sum() > 0 else float("nan")
+    ),
     "switching_rate": lambda a: float(a.switches_out.sum() / a.developers_adopted) if a.developers_adopted > 0 else 0.0,
     "developers_adopted": lambda a: a.developers_adopted,
     "enterprises_adopted": lambda a: a.enterprises_adopted,

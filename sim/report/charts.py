@@ -8,16 +8,19 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from sim.report.colors import vendor_colors, vendor_names  # noqa: E402
-from sim.report.files import write_atomically  # noqa: E402
-from sim.run import RunResult  # noqa: E402
+from sim.report.colors import vendor_colors, vendor_names
+from sim.report.files import write_atomically
+from sim.run import RunResult
 
-PANELS = (("token_share", "Token share (external model-API tokens)"), ("revenue_share", "Revenue share (AI cloud revenue)"))
+PANELS = (
+    ("token_share", "Token share (external model-API tokens)"),
+    ("revenue_share", "Revenue share (AI cloud revenue)"),
+)
 
 
 def _as_dates(labels) -> list[dt.date]:
@@ -34,8 +37,16 @@ def mark_events(ax: Axes, result: RunResult, label: bool) -> None:
             seen.add(event.date)
             text = event.note or f"{event.type} {getattr(event, 'vendor', '') or ''}".strip()
             ax.annotate(
-                text[:40], xy=(when, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                fontsize=6.5, color="0.35", va="top", ha="right", xytext=(-2, -2), textcoords="offset points",
+                text[:40],
+                xy=(when, 1.0),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=6.5,
+                color="0.35",
+                va="top",
+                ha="right",
+                xytext=(-2, -2),
+                textcoords="offset points",
             )
 
 

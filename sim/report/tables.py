@@ -26,9 +26,12 @@ def result_table(result: RunResult) -> Table:
         row = last.loc[vendor]
         table.add_row(
             f"[{colors[vendor]}]■[/] {vendor}",
-            f"{100 * row['token_share']:.1f} %", f"{100 * token_mean[vendor]:.1f} %",
-            f"{100 * row['revenue_share']:.1f} %", f"{100 * revenue_mean[vendor]:.1f} %",
-            f"{row['price']:.4g}", f"{100 * row['gross_margin']:.0f} %",
+            f"{100 * row['token_share']:.1f} %",
+            f"{100 * token_mean[vendor]:.1f} %",
+            f"{100 * row['revenue_share']:.1f} %",
+            f"{100 * revenue_mean[vendor]:.1f} %",
+            f"{row['price']:.4g}",
+            f"{100 * row['gross_margin']:.0f} %",
         )
     return table
 

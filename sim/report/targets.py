@@ -43,18 +43,32 @@ def check_share_target(result: RunResult, target: dict, metric: str) -> list[Tar
     means = _period_mean(result, metric, target["period"])
     tol = float(target["tolerance"])
     checks = [
-        TargetCheck(target["id"], f"{vendor} {metric}", f"{value:.3f} ± {tol:.2f}", f"{means[vendor]:.3f}",
-                    abs(means[vendor] - value) <= tol)
+        TargetCheck(
+            target["id"],
+            f"{vendor} {metric}",
+            f"{value:.3f} ± {tol:.2f}",
+            f"{means[vendor]:.3f}",
+            abs(means[vendor] - value) <= tol,
+        )
         for vendor, value in target["values"].items()
     ]
     ranked = list(means.sort_values(ascending=False).index)
     named = list(target["values"])
     if metric == "token_share":
         order_ok = ranked[: len(named)] == sorted(named, key=lambda v: -target["values"][v])
-        checks.append(TargetCheck(target["id"], "ranking", " > ".join(named) + " > others", " > ".join(ranked[:4]), order_ok))
+        checks.append(
+            TargetCheck(target["id"], "ranking", " > ".join(named) + " > others", " > ".join(ranked[:4]), order_ok)
+        )
     else:
-        checks.append(TargetCheck(target["id"], "leader", f"{named[0]} leads, volcano does not", ranked[0],
-                                  ranked[0] == named[0] and ranked[0] != "volcano"))
+        checks.append(
+            TargetCheck(
+                target["id"],
+                "leader",
+                f"{named[0]} leads, volcano does not",
+                ranked[0],
+                ranked[0] == named[0] and ranked[0] != "volcano",
+            )
+        )
     return checks
 
 
@@ -62,16 +76,30 @@ def check_divergence(result: RunResult, target: dict) -> list[TargetCheck]:
     months = _months(result, target["period"])
     tokens, revenue = leaders(result, "token_share"), leaders(result, "revenue_share")
     failing = [m for m in months if not (tokens[m] == "volcano" and revenue[m] == "alibaba")]
-    return [TargetCheck(target["id"], "token leader volcano, revenue leader alibaba", f"all {len(months)} months",
-                        f"{len(months) - len(failing)} of {len(months)}", not failing)]
+    return [
+        TargetCheck(
+            target["id"],
+            "token leader volcano, revenue leader alibaba",
+            f"all {len(months)} months",
+            f"{len(months) - len(failing)} of {len(months)}",
+            not failing,
+        )
+    ]
 
 
 def check_headline_growth(result: RunResult, target: dict) -> list[TargetCheck]:
     table = result.wide("headline_tokens_per_day")["volcano"]
     ratio = table["2025-09"] / table["2024-05"]
     low, high = target["values"]["ratio"] / 2, target["values"]["ratio"] * 2
-    return [TargetCheck(target["id"], "volcano headline tokens Sep 2025 / May 2024", f"{target['values']['ratio']:.0f} (x/÷2)",
-                        f"{ratio:.0f}", low <= ratio <= high)]
+    return [
+        TargetCheck(
+            target["id"],
+            "volcano headline tokens Sep 2025 / May 2024",
+            f"{target['values']['ratio']:.0f} (x/÷2)",
+            f"{ratio:.0f}",
+            low <= ratio <= high,
+        )
+    ]
 
 
 def check_price_war(result: RunResult, target: dict) -> list[TargetCheck]:
@@ -81,8 +109,15 @@ def check_price_war(result: RunResult, target: dict) -> list[TargetCheck]:
     for vendor in ("alibaba", "baidu", "tencent"):
         after = prices.loc[_months(result, target["period"]), vendor].min()
         cut = 1 - after / prices.loc[before, vendor]
-        checks.append(TargetCheck(target["id"], f"{vendor} cut by Jun 2024", "cut within a month of volcano",
-                                  f"-{100 * cut:.1f} %", cut > 0.5))
+        checks.append(
+            TargetCheck(
+                target["id"],
+                f"{vendor} cut by Jun 2024",
+                "cut within a month of volcano",
+                f"-{100 * cut:.1f} %",
+                cut > 0.5,
+            )
+        )
     return checks
 
 

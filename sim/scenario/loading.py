@@ -289,8 +289,9 @@ def _validate(data: dict[str, Any], sources: _Sources, set_paths: list[tuple[str
 
 
 def _problem(err: dict, data: dict, sources: _Sources, set_paths: list[tuple[str, ...]]) -> Problem:
+    """The problem, blamed on the last `--set` that wrote the field (a later one wins), else on a file."""
     loc, message = _field_and_message(err, data)
-    for keys in set_paths:
+    for keys in reversed(set_paths):
         if loc and _overlaps(loc, keys):
             return Problem("--set", ".".join(keys), message)
         new = _new_section(loc, keys, sources.before_overrides)

@@ -82,7 +82,10 @@ class MatchCheapest(Strict):
 
 
 class DefendShare(Strict):
-    """Cut the price by `step` each month the vendor's token share is below `target`."""
+    """Cut the price by `step` each month the vendor's token share is below `target`.
+
+    At or above target the price holds at last month's level: a defended price is not raised.
+    """
 
     policy: Literal["defend_share"]
     target: float = Field(gt=0, lt=1, description="token share to defend")
@@ -110,9 +113,7 @@ class Vendor(Strict):
         default_factory=list, description="reactive policies applied in order after the schedule"
     )
     unit_cost: float = Field(gt=0, description="serving cost at start, yuan/1k tokens")
-    learning: float = Field(
-        0.0, ge=0, lt=1, description="elasticity of unit cost to cumulative tokens served"
-    )
+    learning: float = Field(0.0, ge=0, lt=1, description="elasticity of unit cost to cumulative tokens served")
     quality: float = Field(0.0, description="model quality index, utility units per unit of sensitivity")
     trust: float = Field(0.5, ge=0, le=1, description="security, sovereignty and reliability, 0-1")
     integration: float = Field(0.5, ge=0, le=1, description="depth of integration with its cloud stack, 0-1")
@@ -136,7 +137,9 @@ class Adoption(Strict):
 
     innovation: float = Field(0.01, ge=0, le=1, description="Bass p: external adoption hazard per month")
     imitation: float = Field(0.2, ge=0, le=5, description="Bass q: word-of-mouth hazard per month")
-    potential: float = Field(0.3, gt=0, le=1, description="fraction of the population that can adopt at the reference price")
+    potential: float = Field(
+        0.3, gt=0, le=1, description="fraction of the population that can adopt at the reference price"
+    )
     potential_elasticity: float = Field(
         0.3, ge=0, le=3, description="growth of the potential with (reference / cheapest price)"
     )
@@ -145,8 +148,12 @@ class Adoption(Strict):
 class LockIn(Strict):
     """Vendor-specific stickiness that accrues with tenure and resets on a switch."""
 
-    rate: float = Field(0.05, ge=0, le=5, description="accrual per month of tenure: L = 1 - exp(-rate*stickiness*tenure)")
-    weight: float = Field(2.0, ge=0, description="switching cost added at full lock-in, utility units")
+    rate: float = Field(
+        0.05, ge=0, le=5, description="accrual per month of tenure: L = 1 - exp(-rate*stickiness*tenure)"
+    )
+    weight: float = Field(
+        2.0, ge=0, allow_inf_nan=False, description="switching cost added at full lock-in, utility units (finite)"
+    )
 
 
 class Developers(Strict):
@@ -172,8 +179,12 @@ class Developers(Strict):
     demand_cap: float = Field(30.0, ge=1, description="largest demand multiplier a price cut can cause")
     usage_growth: float = Field(0.05, ge=-1, le=2, description="exogenous growth of usage per month")
     adoption: Adoption = Field(default_factory=Adoption)
-    review_probability: float = Field(0.15, ge=0, le=1, description="chance per month an adopter reconsiders its vendor")
-    switching_cost: float = Field(1.0, ge=0, description="switching cost with no lock-in, utility units (.inf: never switch)")
+    review_probability: float = Field(
+        0.15, ge=0, le=1, description="chance per month an adopter reconsiders its vendor"
+    )
+    switching_cost: float = Field(
+        1.0, ge=0, description="switching cost with no lock-in, utility units (.inf: never switch)"
+    )
     lock_in: LockIn = Field(default_factory=LockIn)
     exit_rate: float = Field(0.0, ge=0, le=1, description="chance per month an adopter leaves the market")
 
@@ -206,15 +217,23 @@ class Enterprises(Strict):
     contract_months: int = Field(12, ge=1, le=120, description="contract term; choices happen only at renewal")
     weights: EnterpriseWeights = Field(default_factory=EnterpriseWeights)
     sovereignty_need: float = Field(0.3, ge=0, le=1, description="fraction needing data sovereignty")
-    sovereignty_bonus: float = Field(1.5, ge=0, description="utility of private deployment to those who need sovereignty")
+    sovereignty_bonus: float = Field(
+        1.5, ge=0, description="utility of private deployment to those who need sovereignty"
+    )
     private_preference: float = Field(-1.0, description="utility of private deployment to everyone (effort, GPUs)")
-    own_model_edge: float = Field(0.5, ge=0, description="extra utility of private deployment on a vendor hosting its own open model")
-    private_spend_multiplier: float = Field(1.5, gt=0, description="private deployment spend (IaaS) relative to the API budget")
+    own_model_edge: float = Field(
+        0.5, ge=0, description="extra utility of private deployment on a vendor hosting its own open model"
+    )
+    private_spend_multiplier: float = Field(
+        1.5, gt=0, description="private deployment spend (IaaS) relative to the API budget"
+    )
     migration_cost: float = Field(2.0, ge=0, description="utility cost of changing vendor at renewal (.inf: never)")
     service_cost_share: float = Field(
         0.6, ge=0, le=2, description="cost of platform services and IaaS as a fraction of enterprise revenue"
     )
-    tokens_per_yuan: float = Field(100.0, ge=0, description="tokens/day per yuan/month of budget at the reference price")
+    tokens_per_yuan: float = Field(
+        100.0, ge=0, description="tokens/day per yuan/month of budget at the reference price"
+    )
     demand_elasticity: float = Field(0.2, ge=0, le=3)
     demand_cap: float = Field(5.0, ge=1)
 
@@ -308,7 +327,7 @@ class SwitchingEvent(EventBase):
     switching_cost: float | None = Field(None, ge=0)
     switching_cost_change: float | None = Field(None, gt=-1, description="fractional change")
     lock_in_rate: float | None = Field(None, ge=0)
-    lock_in_weight: float | None = Field(None, ge=0)
+    lock_in_weight: float | None = Field(None, ge=0, allow_inf_nan=False)
     migration_cost: float | None = Field(None, ge=0)
 
 
@@ -330,7 +349,7 @@ class Scenario(Strict):
     months: int = Field(ge=1, le=600)
     seed: int = Field(0, ge=0, lt=2**63)
     agents: AgentCounts = Field(default_factory=AgentCounts)
-    vendors: dict[str, Vendor] = Field(min_length=1)
+    vendors: dict[str, Vendor] = Field(min_length=1, max_length=100)
     developers: Developers
     enterprises: Enterprises
     events: list[Event] = Field(default_factory=list)
@@ -339,15 +358,14 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         for vendor_id in self.vendors:
             if not VENDOR_ID.match(vendor_id) or vendor_id == ALL_VENDORS:
-                raise ValueError(
-                    f"vendor id {vendor_id!r} must be lower-case letters, digits or _ and not 'all'"
-                )
+                raise ValueError(f"vendor id {vendor_id!r} must be lower-case letters, digits or _ and not 'all'")
         if not any(v.active for v in self.vendors.values()):
             raise ValueError("at least one vendor must be active at the start")
         if sum(v.incumbency for v in self.vendors.values()) <= 0:
             raise ValueError("vendors: at least one vendor needs incumbency > 0 (enterprise cloud contracts)")
         for i, event in enumerate(self.events):
             _check_event(self, i, event)
+        _check_someone_stays(self)
         return self
 
 
@@ -363,6 +381,15 @@ def _check_event(scenario: Scenario, index: int, event: EventBase) -> None:
     raise ValueError(f"{where}.vendor: unknown vendor {vendor!r}; expected one of: {known}")
 
 
-def is_infinite(value: float) -> bool:
-    """Infinite frictions are allowed on purpose: they encode 'never switch'."""
-    return math.isinf(value)
+def _check_someone_stays(scenario: Scenario) -> None:
+    """Entry and exit events must leave at least one vendor in the market at every moment."""
+    active = {vendor_id for vendor_id, vendor in scenario.vendors.items() if vendor.active}
+    dated = sorted(
+        (month_index(scenario.start, e.date), i, e)
+        for i, e in enumerate(scenario.events)
+        if isinstance(e, (EntryEvent, ExitEvent))
+    )
+    for _, index, event in dated:
+        (active.add if isinstance(event, EntryEvent) else active.discard)(event.vendor)
+        if not active:
+            raise ValueError(f"events.{index}: after this exit ({event.date}) no vendor is left in the market")
