@@ -33,8 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_overrides(run_cmd)
     run_cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>/)")
     run_cmd.add_argument("--force", action="store_true", help="replace another scenario's results in --out")
-    run_cmd.add_argument("--mode", choices=("batched", "reference"), default="batched",
-                         help="batched: population rules on arrays (fast); reference: each agent steps through Mesa")
+    run_cmd.add_argument(
+        "--mode",
+        choices=("batched", "reference"),
+        default="batched",
+        help="batched: population rules on arrays (fast); reference: each agent steps through Mesa",
+    )
     run_cmd.add_argument("--quiet", action="store_true", help="print only the output folder")
 
     validate_cmd = commands.add_parser("validate", help="check scenario files: 'ok' or every error")
@@ -45,16 +49,23 @@ def _parser() -> argparse.ArgumentParser:
 
     targets_cmd = commands.add_parser("targets", help="check a scenario against public targets over several seeds")
     targets_cmd.add_argument("scenario", type=Path)
-    targets_cmd.add_argument("--targets", type=Path, default=DEFAULT_TARGETS,
-                             help="targets file (default data/targets.yaml)")
+    targets_cmd.add_argument(
+        "--targets", type=Path, default=DEFAULT_TARGETS, help="targets file (default data/targets.yaml)"
+    )
     targets_cmd.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scenario's own)")
     _add_overrides(targets_cmd, seed=False)
     return parser
 
 
 def _add_overrides(command: argparse.ArgumentParser, seed: bool = True) -> None:
-    command.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                         help="override a field by dotted path with a YAML value; may repeat")
+    command.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field by dotted path with a YAML value; may repeat",
+    )
     if seed:
         command.add_argument("--seed", type=int, help="random seed (default: the scenario's own)")
 

@@ -63,21 +63,49 @@ def test_vendor_totals_equal_the_sum_over_their_agents(name):
     """What the books say per vendor is what the Mesa agents add up to, month after month."""
     scenario = sim.load_scenario(SHIPPED[[p.stem for p in SHIPPED].index(name)], [*SMALL, "months=20"])
     model = sim.build_model(scenario)
-    ids = model.vendors.ids
-    dev_weight = scenario.developers.population / scenario.agents.developers
-    ent_weight = scenario.enterprises.population / scenario.agents.enterprises
     for _ in range(scenario.months):
         model.step()
         books = model.ledger[-1]
-        for i, vendor in enumerate(ids):
+        for i, vendor in enumerate(model.vendors.ids):
             devs = [a for a in model.developer_agents if a.vendor == vendor]
-            assert books.developers[i] == pytest.approx(dev_weight * len(devs))
+            assert books.developers[i] == pytest.approx(sum(a.represents for a in devs), rel=1e-9)
             assert books.developer_api_tokens[i] == pytest.approx(sum(a.tokens_per_day for a in devs), rel=1e-6)
             for mode, column in (("api", books.enterprises_api), ("private", books.enterprises_private)):
                 cios = [c for c in model.enterprise_agents if c.vendor == vendor and c.mode == mode]
-                assert column[i] == pytest.approx(ent_weight * len(cios))
-            api_budgets = sum(c.budget for c in model.enterprise_agents if c.vendor == vendor and c.mode == "api")
-            assert books.enterprise_revenue[i] == pytest.approx(ent_weight * api_budgets, rel=1e-6)
+                assert column[i] == pytest.approx(sum(c.represents for c in cios), rel=1e-9)
+            api_cios = [c for c in model.enterprise_agents if c.vendor == vendor and c.mode == "api"]
+            assert books.enterprise_revenue[i] == pytest.approx(
+                sum(c.represents * c.budget for c in api_cios), rel=1e-6
+            )
+
+
+def test_agent_weights_add_up_to_the_real_population(small_baseline):
+    model = sim.build_model(small_baseline)
+    developers = sum(a.represents for a in model.developer_agents)
+    enterprises = sum(c.represents for c in model.enterprise_agents)
+    # size-weighted sampling: weights are E[X]/x, unbiased, so the sums are close to the populations
+    assert developers == pytest.approx(small_baseline.developers.population, rel=0.05)
+    assert enterprises == pytest.approx(small_baseline.enterprises.population, rel=0.05)
+
+
+def test_size_weighted_sampling_is_unbiased_for_totals():
+    """Mean total demand and spend agree between weighted and equal sampling, across seeds."""
+    totals = {}
+    for sampling in ("size_weighted", "equal"):
+        runs = [
+            sim.run(
+                sim.load_scenario(
+                    SHIPPED[0].parent / "baseline.yaml", [*SMALL, "months=3", f"agents.sampling={sampling}"]
+                ),
+                seed=s,
+            )
+            for s in range(12)
+        ]
+        totals[sampling] = np.array([[r.market.revenue.iloc[-1], r.market.api_tokens_per_day.iloc[-1]] for r in runs])
+    weighted, equal = totals["size_weighted"], totals["equal"]
+    spread = np.sqrt(weighted.var(axis=0, ddof=1) / 12 + equal.var(axis=0, ddof=1) / 12)
+    assert np.all(np.abs(weighted.mean(axis=0) - equal.mean(axis=0)) < 4 * spread)
+    assert np.all(weighted.std(axis=0) < equal.std(axis=0))  # and less noisy
 
 
 def test_adoption_states_are_consistent(small_baseline):

@@ -24,6 +24,7 @@ def stripped(developers: int, *overrides: str) -> sim.Scenario:
         "events=[]",
         "developers.price_sensitivity={dist: fixed, value: 1.0}",
         "developers.quality_sensitivity={dist: fixed, value: 1.0}",
+        "developers.size={dist: fixed, value: 1.0}",
         "developers.ecosystem_weight=0",
         "developers.reliability_weight=0",
         "developers.exit_rate=0",

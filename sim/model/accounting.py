@@ -73,12 +73,10 @@ def close_month(
     """Serve demand within capacity and book revenue and cost for every vendor."""
     dev, ent = scenario.developers, scenario.enterprises
     n = book.count
-    developer_weight = dev.population / developers.count
-    enterprise_weight = ent.population / enterprises.count
     trend = usage_trend(dev.usage_growth, month)
 
     developer_counts, developer_sizes = developers.tally(n)
-    dev_demand = developer_weight * developer_tokens(
+    dev_demand = developer_tokens(
         developer_sizes,
         book.posted,
         month,
@@ -88,7 +86,7 @@ def close_month(
         dev.demand_cap,
         dev.usage_growth,
     )
-    budget = enterprise_weight * enterprises.by_vendor_and_mode(n, enterprises.budget)
+    budget = enterprises.by_vendor_and_mode(n, enterprises.spend)
     ent_multiplier = demand_multiplier(book.posted, dev.reference_price, ent.demand_elasticity, ent.demand_cap)
     ent_demand = budget[:, API] * ent.tokens_per_yuan * trend * ent_multiplier
     private_demand = budget[:, PRIVATE] * ent.tokens_per_yuan * trend
@@ -102,7 +100,7 @@ def close_month(
     token_cost = (dev_tokens + ent_tokens) * book.unit_cost * tokens_per_month  # private GPUs: in the IaaS cost
     serving_cost = token_cost + ent.service_cost_share * (budget[:, API] + private_revenue)
 
-    counts = enterprise_weight * enterprises.by_vendor_and_mode(n)
+    counts = enterprises.by_vendor_and_mode(n, enterprises.weight)
     out, joined = developers.switches(n)
     return MonthAccounts(
         month=month,
@@ -119,11 +117,11 @@ def close_month(
         enterprise_revenue=budget[:, API].copy(),
         private_revenue=private_revenue,
         serving_cost=serving_cost,
-        developers=developer_weight * developer_counts,
+        developers=developer_counts,
         enterprises_api=counts[:, API].copy(),
         enterprises_private=counts[:, PRIVATE].copy(),
-        switches_out=developer_weight * out,
-        switches_in=developer_weight * joined,
-        developers_adopted=developer_weight * float(developer_counts.sum()),
-        enterprises_adopted=enterprise_weight * enterprises.adopters(),
+        switches_out=out,
+        switches_in=joined,
+        developers_adopted=float(developer_counts.sum()),
+        enterprises_adopted=float(counts.sum()),
     )

@@ -89,6 +89,11 @@ class DeveloperAgent(mesa.Agent):
         return float(self._population.size[self.row])
 
     @property
+    def represents(self) -> float:
+        """How many real developer accounts this agent stands for (its sampling weight)."""
+        return float(self._population.weight[self.row])
+
+    @property
     def price_sensitivity(self) -> float:
         return float(self._population.price_sensitivity[self.row])
 
@@ -110,7 +115,7 @@ class DeveloperAgent(mesa.Agent):
             dev.demand_cap,
             dev.usage_growth,
         )
-        return float(tokens * served * dev.population / self._population.count)
+        return float(tokens * served * self.represents)
 
     def utilities(self) -> dict[str, float]:
         """Systematic utility of each vendor this month, with the switching cost on the current one."""
@@ -167,6 +172,11 @@ class EnterpriseAgent(mesa.Agent):
     @property
     def budget(self) -> float:
         return float(self._population.budget[self.row])
+
+    @property
+    def represents(self) -> float:
+        """How many real enterprises this agent stands for (its sampling weight)."""
+        return float(self._population.weight[self.row])
 
     def step(self) -> None:
         self._population.step_rows(np.array([self.row]), self.model.enterprise_month)

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.adoption import adopts
 from sim.model.developer_choice import DeveloperOffer, DeveloperTastes, choose_vendor
-from sim.model.traits import draw
+from sim.model.traits import draw, draw_size_biased
 from sim.scenario.schema import Developers
 
 NOT_ADOPTED = -1
@@ -54,9 +54,14 @@ class DeveloperMonth:
 class DeveloperPopulation:
     """State of every developer agent: tastes, size, vendor and tenure with it."""
 
-    def __init__(self, count: int, spec: Developers, rng: np.random.Generator):
+    def __init__(self, count: int, spec: Developers, rng: np.random.Generator, size_weighted: bool = True):
         self.count = count
-        self.size = draw(spec.size, count, rng)
+        if size_weighted:
+            self.size, relative_weight = draw_size_biased(spec.size, count, rng)
+        else:
+            self.size, relative_weight = draw(spec.size, count, rng), np.ones(count, dtype=np.float32)
+        self.weight = relative_weight.astype(np.float64) * (spec.population / count)  # real accounts per agent
+        self.mass = self.weight * self.size  # real size-1 developers' worth of demand per agent
         self.price_sensitivity = draw(spec.price_sensitivity, count, rng)
         self.quality_sensitivity = draw(spec.quality_sensitivity, count, rng)
         self.queue_position = rng.random(count, dtype=np.float32)
@@ -129,21 +134,19 @@ class DeveloperPopulation:
         self.moved_from[index] = np.where(was_adopted & changed & ~leaving, before, NOT_ADOPTED)
 
     def tally(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
-        """Developers and their summed sizes per vendor, in one pass over the population."""
+        """Real developer accounts and their summed sizes per vendor, in one pass."""
         codes = self.vendor.astype(np.intp) + 2  # shift so the non-adopters' codes -2, -1 get bins of their own
-        counts = np.bincount(codes, minlength=n_vendors + 2)[2 : n_vendors + 2]
-        sizes = np.bincount(codes, weights=self.size, minlength=n_vendors + 2)[2 : n_vendors + 2]
+        counts = np.bincount(codes, weights=self.weight, minlength=n_vendors + 2)[2 : n_vendors + 2]
+        sizes = np.bincount(codes, weights=self.mass, minlength=n_vendors + 2)[2 : n_vendors + 2]
         return counts, sizes
 
-    def counts_by_vendor(self, n_vendors: int) -> np.ndarray:
-        return self.tally(n_vendors)[0]
-
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
-        """Developers who left each vendor and who joined each vendor this month."""
+        """Real developer accounts that left each vendor and that joined each vendor this month."""
         moved = self.moved_from >= 0
-        out = np.bincount(self.moved_from[moved], minlength=n_vendors)[:n_vendors]
-        joined = np.bincount(self.vendor[moved & (self.vendor >= 0)], minlength=n_vendors)[:n_vendors]
-        return out, joined
+        out = np.bincount(self.moved_from[moved], weights=self.weight[moved], minlength=n_vendors)[:n_vendors]
+        joined_rows = moved & (self.vendor >= 0)
+        joined = np.bincount(self.vendor[joined_rows], weights=self.weight[joined_rows], minlength=n_vendors)
+        return out, joined[:n_vendors]
 
     def adopters(self) -> int:
         return int(np.count_nonzero(self.vendor >= 0))

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.model.developers import Rows, absolute_rows
 from sim.model.procurement import EnterpriseOffer, ProcurementTastes, choose_option
-from sim.model.traits import categorical, draw
+from sim.model.traits import categorical, draw, draw_size_biased
 from sim.scenario.schema import Enterprises
 
 NONE = -1
@@ -33,9 +33,21 @@ class EnterpriseMonth:
 class EnterprisePopulation:
     """State of every enterprise agent: budget, incumbent cloud, current vendor, mode and contract."""
 
-    def __init__(self, count: int, spec: Enterprises, incumbency: np.ndarray, rng: np.random.Generator):
+    def __init__(
+        self,
+        count: int,
+        spec: Enterprises,
+        incumbency: np.ndarray,
+        rng: np.random.Generator,
+        size_weighted: bool = True,
+    ):
         self.count = count
-        self.budget = draw(spec.budget, count, rng)
+        if size_weighted:
+            self.budget, relative_weight = draw_size_biased(spec.budget, count, rng)
+        else:
+            self.budget, relative_weight = draw(spec.budget, count, rng), np.ones(count, dtype=np.float32)
+        self.weight = relative_weight.astype(np.float64) * (spec.population / count)  # real enterprises per agent
+        self.spend = self.weight * self.budget  # yuan/month of real budgets per agent
         self.incumbent = categorical(incumbency, count, rng)
         self.sovereign = rng.random(count) < spec.sovereignty_need
         self.queue_position = rng.random(count, dtype=np.float32)
@@ -83,12 +95,13 @@ class EnterprisePopulation:
         self.mode[rows] = np.where(chosen, picks % 2, NONE)
         self.months_left[rows] = month.contract_months
 
-    def by_vendor_and_mode(self, n_vendors: int, weights: np.ndarray | None = None) -> np.ndarray:
-        """Count (or sum of weights) per [vendor, mode]."""
+    def by_vendor_and_mode(self, n_vendors: int, values: np.ndarray) -> np.ndarray:
+        """Sum of `values` (e.g. self.weight, self.spend) per [vendor, mode]."""
         adopted = self.vendor >= 0
         option = 2 * self.vendor[adopted].astype(np.int64) + self.mode[adopted]
-        w = None if weights is None else weights[adopted]
-        return np.bincount(option, weights=w, minlength=2 * n_vendors)[: 2 * n_vendors].reshape(n_vendors, 2)
+        totals = np.bincount(option, weights=values[adopted], minlength=2 * n_vendors)
+        return totals[: 2 * n_vendors].reshape(n_vendors, 2)
 
     def adopters(self) -> int:
+        """Number of adopted agents (not weighted)."""
         return int(np.count_nonzero(self.vendor >= 0))

@@ -59,8 +59,11 @@ class MarketModel(mesa.Model):
         for event in scenario.events:
             self.events_by_month[month_index(scenario.start, event.date)].append(event)
 
-        self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng)
-        self.enterprises = EnterprisePopulation(scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng)
+        weighted = scenario.agents.sampling == "size_weighted"
+        self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng, weighted)
+        self.enterprises = EnterprisePopulation(
+            scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted
+        )
         self._create_agents()
         self._seed_initial_adopters()
 
@@ -88,7 +91,7 @@ class MarketModel(mesa.Model):
         self.developers.seed_adopters(dev.initially_adopted, self.developer_month, tenure)
         months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
         self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
-        self.vendors.last_developer_share = share_of(self.developers.counts_by_vendor(self.vendors.count))
+        self.vendors.last_developer_share = share_of(self.developers.tally(self.vendors.count)[0])
 
     # --- the month ---------------------------------------------------------------------------
 

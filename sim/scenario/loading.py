@@ -381,7 +381,7 @@ def _message(err: dict) -> str:
     kind = err.get("type", "")
     text = err.get("msg", "invalid")
     if text.startswith("Value error, "):
-        text = text[len("Value error, "):]
+        text = text[len("Value error, ") :]
     if kind == "extra_forbidden":
         return "unknown field (check the spelling; see `sim schema` for the fields allowed here)"
     if kind == "missing":
