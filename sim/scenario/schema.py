@@ -248,8 +248,8 @@ class AgentCounts(Strict):
     are far less noisy than with `equal` weights when sizes are heavy-tailed.
     """
 
-    developers: int = Field(20_000, ge=1, le=20_000_000)
-    enterprises: int = Field(2_000, ge=1, le=5_000_000)
+    developers: int = Field(200_000, ge=1, le=20_000_000, description="developer agents (docs/precision.md)")
+    enterprises: int = Field(100_000, ge=1, le=5_000_000, description="enterprise agents (docs/precision.md)")
     sampling: Literal["size_weighted", "equal"] = Field(
         "size_weighted", description="how agents are drawn: in proportion to size (weighted) or with equal weights"
     )
