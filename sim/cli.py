@@ -14,11 +14,15 @@ from pathlib import Path
 from rich.console import Console
 
 from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
-from sim.report.tables import print_result, targets_table
+from sim.report.tables import print_result, targets_table, whatif_table
 from sim.report.targets import check_targets, load_targets
+from sim.report.whatif_report import save_whatif
 from sim.run import run
-from sim.scenario.loading import ScenarioError, load_scenario
+from sim.scenario.calendar import month_at, month_index, parse_month
+from sim.scenario.loading import Problem, ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
+from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
+from sim.whatif.changes import Changes, parse_changes
 
 BAD_INPUT = 2
 DEFAULT_TARGETS = Path("data/targets.yaml")
@@ -54,7 +58,80 @@ def _parser() -> argparse.ArgumentParser:
     )
     targets_cmd.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scenario's own)")
     _add_overrides(targets_cmd, seed=False)
+    _add_whatif(commands)
     return parser
+
+
+WHATIF_EXAMPLES = """examples:
+  sim whatif scenarios/baseline.yaml --both months=48 --price-cut all=99%@2027-01
+  sim whatif scenarios/baseline.yaml --set "vendors.alibaba.pricing=[{policy: match_cheapest, ratio: 1.0}]"
+  sim whatif scenarios/baseline.yaml --switching-cost=-50%@2024-06
+  sim whatif scenarios/baseline.yaml --capacity-cap all=2%@2025-01
+  sim whatif scenarios/baseline.yaml --against scenarios/no_price_war.yaml --at 2025-06 --at 2026-12
+"""
+
+
+def _add_whatif(commands) -> None:
+    cmd = commands.add_parser(
+        "whatif",
+        help="compare a scenario with a changed copy: paired runs, differences with confidence intervals",
+        epilog=WHATIF_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("scenario", type=Path, help="the baseline scenario file")
+    cmd.add_argument(
+        "--price-cut",
+        action="append",
+        default=[],
+        metavar="WHO=PCT%@YYYY-MM",
+        help="a vendor (or all) cuts its list price by PCT %% from a month, e.g. all=99%%@2026-01; "
+        "a vendor whose reactive policy sets its price keeps following it",
+    )
+    cmd.add_argument(
+        "--capacity-cap",
+        action="append",
+        default=[],
+        metavar="WHO=PCT%@YYYY-MM",
+        help="capacity growth capped at PCT %% a month from a month, e.g. all=2%%@2025-01",
+    )
+    cmd.add_argument(
+        "--switching-cost",
+        action="append",
+        default=[],
+        metavar="PCT%@YYYY-MM",
+        help="developers' switching cost and lock-in weight change by PCT %%; write a negative change "
+        "with =: --switching-cost=-50%%@2025-01",
+    )
+    cmd.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change any scenario field on the what-if side only",
+    )
+    cmd.add_argument(
+        "--both",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change a field on both sides alike, e.g. months=48",
+    )
+    cmd.add_argument("--against", type=Path, help="compare with another scenario file (flags apply on top of it)")
+    cmd.add_argument(
+        "--replicates", type=int, default=DEFAULT_REPLICATES, help=f"paired replicates (default {DEFAULT_REPLICATES})"
+    )
+    cmd.add_argument("--workers", type=int, help="processes (default: all cores)")
+    cmd.add_argument("--confidence", type=float, default=0.9, help="confidence level of intervals (default 0.9)")
+    cmd.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="YYYY-MM",
+        help="months to tabulate (default: the last); may repeat",
+    )
+    cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>-whatif/)")
+    cmd.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
 
 def _add_overrides(command: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -135,7 +212,49 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0 if all_passed else 1
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "targets": cmd_targets}
+def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.replicates < 2:
+        return _fail(err, f"--replicates: expected at least 2 (for an interval), got {args.replicates}")
+    if not 0 < args.confidence < 1:
+        return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.9, got {args.confidence}")
+    if args.workers is not None and args.workers < 1:
+        return _fail(err, f"--workers: expected at least 1, got {args.workers}")
+    scenario = load_scenario(args.scenario)
+    changes = Changes(args.price_cut, args.capacity_cap, args.switching_cost, args.sets, args.both, args.against)
+    baseline, _ = parse_changes(scenario, changes)
+    dates = [_month_in(baseline, text) for text in args.at] or None
+    began = time.perf_counter()
+    result = whatif(scenario, changes, args.replicates, args.confidence, args.workers, progress=not args.quiet)
+    folder = args.out or Path("runs") / f"{baseline.name}-whatif"
+    save_whatif(result, folder, dates)
+    if not args.quiet:
+        for line in result.headlines(dates[-1] if dates else None):
+            _say(out, line)
+        out.print(whatif_table(result, dates[-1] if dates else result.dates[-1]))
+        _say(out, f"{len(result.seeds)} paired replicates in {time.perf_counter() - began:.1f} s; outputs in {folder}/")
+    else:
+        _say(out, str(folder))
+    return 0
+
+
+def _month_in(scenario: Scenario, text: str) -> str:
+    try:
+        month = parse_month(text)
+    except ValueError as error:
+        raise ScenarioError([Problem("--at", text, str(error))]) from None
+    if not 0 <= month_index(scenario.start, month) < scenario.months:
+        last = month_at(scenario.start, scenario.months - 1)
+        raise ScenarioError([Problem("--at", text, f"outside the scenario ({scenario.start} to {last})")])
+    return month
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "schema": cmd_schema,
+    "targets": cmd_targets,
+    "whatif": cmd_whatif,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

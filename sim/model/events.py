@@ -83,6 +83,8 @@ def apply_switching(event: SwitchingEvent, book: VendorBook, frictions: Friction
         frictions.lock_in_rate = event.lock_in_rate
     if event.lock_in_weight is not None:
         frictions.lock_in_weight = event.lock_in_weight
+    if event.lock_in_weight_change is not None:
+        frictions.lock_in_weight *= 1 + event.lock_in_weight_change
     if event.migration_cost is not None:
         frictions.migration_cost = event.migration_cost
 

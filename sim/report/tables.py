@@ -51,3 +51,24 @@ def targets_table(checks: Sequence[TargetCheck], title: str) -> Table:
         verdict = "[green]yes[/]" if check.passed else "[red]NO[/]"
         table.add_row(check.target, check.item, check.public, check.simulated, verdict)
     return table
+
+
+def whatif_table(result, date: str) -> Table:
+    """Per vendor at `date`: both sides' shares and the paired difference with its interval."""
+    level = f"{round(100 * result.confidence)} % CI"
+    table = Table(title=f"What-if vs baseline at {date} (mean of {len(result.seeds)} paired replicates)")
+    for header in ("vendor", "token share", "change pp", level, "revenue share", "change pp", level):
+        table.add_column(header, justify="left" if header == "vendor" else "right")
+    rows = result.at(date).set_index(["metric", "vendor"])
+    colors = vendor_colors(result.baseline)
+    for vendor in result.baseline.vendors:
+        cells = [f"[{colors[vendor]}]■[/] {vendor}"]
+        for metric in ("token_share", "revenue_share"):
+            row = rows.loc[(metric, vendor)]
+            cells += [
+                f"{100 * row.whatif:.1f} %",
+                f"{100 * row.difference:+.2f}",
+                f"{100 * row.low:+.2f} to {100 * row.high:+.2f}",
+            ]
+        table.add_row(*cells)
+    return table

@@ -338,6 +338,7 @@ class SwitchingEvent(EventBase):
     switching_cost_change: float | None = Field(None, gt=-1, description="fractional change")
     lock_in_rate: float | None = Field(None, ge=0)
     lock_in_weight: float | None = Field(None, ge=0, allow_inf_nan=False)
+    lock_in_weight_change: float | None = Field(None, gt=-1, description="fractional change")
     migration_cost: float | None = Field(None, ge=0)
 
 

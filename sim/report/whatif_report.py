@@ -1,0 +1,116 @@
+"""What-if outputs: whatif.md (headlines, table, changes, provenance), whatif.csv and whatif.png."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from sim.provenance import scenario_hash
+from sim.report.charts import save_figure
+from sim.report.colors import vendor_colors
+from sim.report.files import write_text
+from sim.whatif.analysis import METRICS, SHARE_METRICS, WhatIfResult
+
+TITLES = {"token_share": "Token share", "revenue_share": "Revenue share"}
+
+
+def _dates(result: WhatIfResult) -> list[dt.date]:
+    return [dt.date(int(d[:4]), int(d[5:7]), 1) for d in result.dates]
+
+
+def whatif_figure(result: WhatIfResult) -> Figure:
+    """Top: both sides' share trajectories (line: mean, band: 10-90 % of replicates).
+    Bottom: the paired difference in percentage points with its confidence band."""
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True, constrained_layout=True)
+    dates, colors = _dates(result), vendor_colors(result.baseline)
+    vendors = list(result.baseline.vendors)
+    for column, metric in enumerate(SHARE_METRICS):
+        k = METRICS.index(metric)
+        top, bottom = axes[0, column], axes[1, column]
+        for v, vendor in enumerate(vendors):
+            for side, style in (("baseline", "-"), ("whatif", "--")):
+                runs = 100 * result.samples[side][:, k, :, v]
+                top.plot(
+                    dates,
+                    runs.mean(axis=0),
+                    style,
+                    color=colors[vendor],
+                    linewidth=1.6,
+                    label=f"{vendor} ({'what-if' if side == 'whatif' else 'baseline'})",
+                )
+                top.fill_between(dates, *np.percentile(runs, [10, 90], axis=0), color=colors[vendor], alpha=0.15)
+            rows = result.table[(result.table.metric == metric) & (result.table.vendor == vendor)]
+            bottom.plot(dates, 100 * rows["difference"], color=colors[vendor], linewidth=1.6, label=vendor)
+            bottom.fill_between(dates, 100 * rows["low"], 100 * rows["high"], color=colors[vendor], alpha=0.25)
+        top.set_title(f"{TITLES[metric]}: baseline (solid) vs what-if (dashed)")
+        top.set_ylabel("share (%)")
+        bottom.axhline(0, color="0.3", linewidth=0.8)
+        bottom.set_title(f"{TITLES[metric]}: what-if minus baseline, {round(100 * result.confidence)} % CI")
+        bottom.set_ylabel("difference (percentage points)")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.25)
+            ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(
+        f"What if: {'; '.join(result.changes) or 'no change'} ({len(result.seeds)} paired replicates)", fontsize=11
+    )
+    return fig
+
+
+def _fmt(value: float, metric: str) -> str:
+    return f"{100 * value:+.2f} pp" if metric in SHARE_METRICS or metric == "gross_margin" else f"{value:+.3g}"
+
+
+def markdown(result: WhatIfResult, dates: list[str]) -> str:
+    level = f"{round(100 * result.confidence)} % CI"
+    lines = [f"# What if: {result.baseline.name}", ""]
+    lines += [f"- {s}" for s in result.headlines()] + [""]
+    lines += ["## Changes applied", ""] + [f"- `{c}`" for c in result.changes or ["(none)"]] + [""]
+    for date in dates:
+        lines += [
+            f"## {date}",
+            "",
+            f"| vendor | metric | baseline | what-if | difference | {level} |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for row in result.at(date).itertuples():
+            scale = 100 if row.metric in SHARE_METRICS or row.metric == "gross_margin" else 1
+            unit = " %" if scale == 100 else ""
+            lines.append(
+                f"| {row.vendor} | {row.metric} | {scale * row.baseline:.4g}{unit} | {scale * row.whatif:.4g}{unit} "
+                f"| {_fmt(row.difference, row.metric)} | {_fmt(row.low, row.metric)} to {_fmt(row.high, row.metric)} |"
+            )
+        lines.append("")
+    lines += [
+        "## Provenance",
+        "",
+        f"- replicates: {len(result.seeds)} paired runs with common random numbers, seeds {result.seeds[0]}"
+        f"–{result.seeds[-1]}",
+        f"- baseline scenario hash: {scenario_hash(result.baseline)}",
+        f"- what-if scenario hash: {scenario_hash(result.variant)}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()),
+        "",
+        "Intervals: Student-t on the paired differences across replicates.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = None) -> dict[str, Path]:
+    """Write whatif.md, whatif.csv and whatif.png into `folder`."""
+    dates = dates or [result.dates[-1]]
+    written = {"report": folder / "whatif.md", "table": folder / "whatif.csv", "chart": folder / "whatif.png"}
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(written["table"], result.table.to_csv(index=False, float_format="%.10g"))
+    write_text(written["report"], markdown(result, dates))
+    save_figure(whatif_figure(result), written["chart"])
+    return written

@@ -1,0 +1,178 @@
+"""Readable what-if changes: `--price-cut all=99%@2026-01` and friends, turned into scenario edits.
+
+Syntax (WHO is a vendor id or `all`; AMOUNT is a percentage with a % sign; DATE is YYYY-MM):
+  --price-cut WHO=AMOUNT@DATE        list price falls by AMOUNT from DATE      (all=99%@2026-01);
+                                     a vendor whose reactive policy sets its price keeps following it
+  --capacity-cap WHO=AMOUNT@DATE     capacity grows at most AMOUNT a month     (all=2%@2025-01)
+  --switching-cost=AMOUNT@DATE       switching cost and lock-in weight change by AMOUNT (=-50%@2025-01)
+  --set PATH=VALUE                   any scenario field, what-if side only
+  --both PATH=VALUE                  any scenario field, on both sides (e.g. months=48)
+  --against FILE                     compare with another scenario file (changes apply on top)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.scenario.calendar import month_at, month_index, parse_month
+from sim.scenario.loading import Problem, ScenarioError, load_scenario, scenario_from_dict
+from sim.scenario.schema import ALL_VENDORS, Scenario
+
+TARGETED = re.compile(r"^\s*(?P<who>[A-Za-z0-9_]+)\s*=\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
+UNTARGETED = re.compile(r"^\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
+
+
+@dataclass
+class Changes:
+    """What the what-if side changes, as typed by the user."""
+
+    price_cuts: list[str] = field(default_factory=list)
+    capacity_caps: list[str] = field(default_factory=list)
+    switching_costs: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+    both: list[str] = field(default_factory=list)
+    against: Path | None = None
+
+    def descriptions(self) -> list[str]:
+        """One line per change, for reports."""
+        lines = [f"--both {item}" for item in self.both]
+        lines += [f"compared with scenario file {self.against}"] if self.against else []
+        lines += [f"--price-cut {item}" for item in self.price_cuts]
+        lines += [f"--capacity-cap {item}" for item in self.capacity_caps]
+        lines += [f"--switching-cost {item}" for item in self.switching_costs]
+        lines += [f"--set {item}" for item in self.sets]
+        return lines
+
+    def is_empty(self) -> bool:
+        return not (self.price_cuts or self.capacity_caps or self.switching_costs or self.sets or self.against)
+
+
+def parse_changes(base: Scenario, changes: Changes) -> tuple[Scenario, Scenario]:
+    """The baseline and the what-if scenario, both validated; bad flags raise ScenarioError."""
+    baseline = _with_sets(base, changes.both, "--both")
+    variant = baseline if changes.against is None else _against(baseline, changes)
+    variant = _with_sets(variant, changes.sets, "--set")
+    events = [_price_cut(variant, item) for item in changes.price_cuts]
+    events += [_capacity_cap(variant, item) for item in changes.capacity_caps]
+    events += [_switching(variant, item) for item in changes.switching_costs]
+    if events:
+        data = variant.model_dump()
+        data["events"] = data["events"] + events
+        variant = scenario_from_dict(data)
+    return baseline, variant.model_copy(update={"name": f"{baseline.name}-whatif"})
+
+
+def _with_sets(scenario: Scenario, assignments: list[str], flag: str) -> Scenario:
+    if not assignments:
+        return scenario
+    try:
+        return scenario_from_dict(scenario.model_dump(), assignments)
+    except ScenarioError as error:
+        raise ScenarioError([Problem(flag, p.field, p.message) for p in error.problems]) from None
+
+
+def _against(baseline: Scenario, changes: Changes) -> Scenario:
+    other = load_scenario(changes.against, changes.both)
+    if (other.start, other.months) != (baseline.start, baseline.months):
+        raise ScenarioError(
+            [
+                Problem(
+                    str(changes.against),
+                    "start/months",
+                    f"must match the baseline ({baseline.start}, {baseline.months} months) "
+                    f"to compare month by month; got ({other.start}, {other.months})",
+                )
+            ]
+        )
+    if set(other.vendors) != set(baseline.vendors):
+        raise ScenarioError(
+            [
+                Problem(
+                    str(changes.against),
+                    "vendors",
+                    f"must have the baseline's vendors {sorted(baseline.vendors)}; got {sorted(other.vendors)}",
+                )
+            ]
+        )
+    return other.model_copy(update={"seed": baseline.seed})
+
+
+def _parse(flag: str, value: str, pattern: re.Pattern, example: str) -> dict[str, str]:
+    match = pattern.match(value)
+    if not match:
+        raise ScenarioError([Problem(flag, value, f"expected {example}")])
+    return match.groupdict()
+
+
+def _date(flag: str, value: str, scenario: Scenario, text: str) -> str:
+    try:
+        date = parse_month(text)
+    except ValueError as error:
+        raise ScenarioError([Problem(flag, value, str(error))]) from None
+    last = month_at(scenario.start, scenario.months - 1)
+    if not 0 <= month_index(scenario.start, date) < scenario.months:
+        raise ScenarioError(
+            [
+                Problem(
+                    flag,
+                    value,
+                    f"date {date} is outside the scenario ({scenario.start} to {last}); extend it with --both months=N",
+                )
+            ]
+        )
+    return date
+
+
+def _vendor(flag: str, value: str, scenario: Scenario, who: str) -> str:
+    if who != ALL_VENDORS and who not in scenario.vendors:
+        known = ", ".join([*scenario.vendors, ALL_VENDORS])
+        raise ScenarioError([Problem(flag, value, f"unknown vendor {who!r}; expected one of: {known}")])
+    return who
+
+
+def _price_cut(scenario: Scenario, value: str) -> dict[str, Any]:
+    flag = "--price-cut"
+    parts = _parse(flag, value, TARGETED, "WHO=PERCENT%@YYYY-MM, e.g. all=99%@2026-01 or alibaba=50%@2025-06")
+    cut = float(parts["amount"])
+    if not 0 < cut < 100:
+        raise ScenarioError([Problem(flag, value, f"a cut must be more than 0 % and less than 100 %, got {cut:g} %")])
+    return {
+        "date": _date(flag, value, scenario, parts["date"]),
+        "type": "price",
+        "vendor": _vendor(flag, value, scenario, parts["who"]),
+        "change": -cut / 100,
+        "note": f"what-if: {parts['who']} cuts {cut:g} %",
+    }
+
+
+def _capacity_cap(scenario: Scenario, value: str) -> dict[str, Any]:
+    flag = "--capacity-cap"
+    parts = _parse(flag, value, TARGETED, "WHO=PERCENT%@YYYY-MM, e.g. all=2%@2025-01")
+    cap = float(parts["amount"])
+    if cap <= -100:
+        raise ScenarioError([Problem(flag, value, f"capacity growth must be above -100 % a month, got {cap:g} %")])
+    return {
+        "date": _date(flag, value, scenario, parts["date"]),
+        "type": "supply",
+        "vendor": _vendor(flag, value, scenario, parts["who"]),
+        "capacity_growth_cap": cap / 100,
+        "note": f"what-if: capacity growth capped at {cap:g} %/month",
+    }
+
+
+def _switching(scenario: Scenario, value: str) -> dict[str, Any]:
+    flag = "--switching-cost"
+    parts = _parse(flag, value, UNTARGETED, "SIGNED-PERCENT%@YYYY-MM, e.g. -50%@2025-01")
+    change = float(parts["amount"])
+    if change <= -100:
+        raise ScenarioError([Problem(flag, value, f"the change must be above -100 %, got {change:g} %")])
+    return {
+        "date": _date(flag, value, scenario, parts["date"]),
+        "type": "switching",
+        "switching_cost_change": change / 100,
+        "lock_in_weight_change": change / 100,
+        "note": f"what-if: switching costs {change:+g} %",
+    }
