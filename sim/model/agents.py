@@ -55,7 +55,7 @@ class VendorAgent(mesa.Agent):
 
 
 class DeveloperAgent(mesa.Agent):
-    """A developer (startup or app builder); stands for population / count real accounts."""
+    """A developer (startup or app builder); stands for `represents` real accounts (its sampling weight)."""
 
     def __init__(self, model: MarketModel, row: int):
         super().__init__(model)
@@ -140,7 +140,7 @@ class DeveloperAgent(mesa.Agent):
 
 
 class EnterpriseAgent(mesa.Agent):
-    """An enterprise CIO; stands for population / count real enterprises."""
+    """An enterprise CIO; stands for `represents` real enterprises (its sampling weight)."""
 
     def __init__(self, model: MarketModel, row: int):
         super().__init__(model)

@@ -64,7 +64,7 @@ class Pareto(Strict):
     dist: Literal["pareto"] = "pareto"
     minimum: float = Field(gt=0)
     alpha: float = Field(gt=1, description="tail index; > 1 so the mean exists")
-    cap: float = Field(gt=0, description="largest value drawn, as a multiple of minimum")
+    cap: float = Field(ge=1, description="largest value drawn, as a multiple of minimum")
 
 
 Distribution = Annotated[Fixed | LogNormal | Uniform | Pareto, Field(discriminator="dist")]
