@@ -48,7 +48,11 @@ def measure(developers: int, months: int, mode: str) -> dict:
     built = time.perf_counter()
     model.run()
     stepped = time.perf_counter()
+    views = len(model.agents)  # creates and registers every Mesa agent object (lazy until asked for)
+    viewed = time.perf_counter()
     return {
+        "agents": views,
+        "views_s": viewed - stepped,
         "developers": developers,
         "months": months,
         "mode": mode,
@@ -97,7 +101,15 @@ def main() -> None:
 
     batched = {n: in_fresh_process(n, 36, "batched") for n in args.sizes}
     table = Table(title="Batched mode: baseline vendors, enterprises = N/10, 36 monthly steps")
-    for header in ("developers N", "set-up s", "step s", "dev agent-steps/s", "all agent-steps/s", "peak RSS GB"):
+    for header in (
+        "developers N",
+        "set-up s",
+        "step s",
+        "dev agent-steps/s",
+        "all agent-steps/s",
+        "Mesa views s",
+        "peak RSS GB",
+    ):
         table.add_column(header, justify="right")
     for n, r in batched.items():
         agents = n + n // 10

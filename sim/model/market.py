@@ -41,11 +41,25 @@ class MarketModel(mesa.Model):
     mode="batched" runs each population's rule on all its rows at once (fast);
     mode="reference" steps every agent one at a time through Mesa's `shuffle_do`.
     Both run the same rule code and give identical results for the same seed.
+
+    The agents' state lives in arrays; each Mesa agent is a view of one row. The batched
+    mode never needs the view objects, so by default (`agent_views="lazy"`) they are
+    created, and registered with Mesa, the first time anyone asks for them: through
+    `model.agents`, `model.agents_by_type`, `model.developer_agents` and the like. Pass
+    `agent_views="eager"` to create them up front; the reference mode always does.
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, mode: Mode = "batched"):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        mode: Mode = "batched",
+        agent_views: Literal["lazy", "eager"] = "lazy",
+    ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if agent_views not in ("lazy", "eager"):
+            raise ValueError(f"agent_views must be 'lazy' or 'eager', got {agent_views!r}")
         self.seed_used = scenario.seed if seed is None else seed
         super().__init__(rng=self.seed_used)
         self.spec = scenario  # Mesa reserves `model.scenario` for its own Scenario objects
@@ -64,19 +78,56 @@ class MarketModel(mesa.Model):
         self.enterprises = EnterprisePopulation(
             scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted
         )
-        self._create_agents()
+        self._views: dict[str, list] | None = None
+        if mode == "reference" or agent_views == "eager":
+            self._create_agents()
         self._seed_initial_adopters()
 
-    def _create_agents(self) -> None:
+    # --- the Mesa agents: views of the population arrays -------------------------------------
+
+    def _create_agents(self) -> dict[str, list]:
+        if self._views is not None:
+            return self._views
+        self._views = {}  # set first: registering an agent must not come back here
         gc_was_enabled = gc.isenabled()
         gc.disable()  # creating many small objects: the cyclic collector only slows this down
         try:
-            self.vendor_agents = [VendorAgent(self, i) for i in range(self.vendors.count)]
-            self.developer_agents = [DeveloperAgent(self, row) for row in range(self.developers.count)]
-            self.enterprise_agents = [EnterpriseAgent(self, row) for row in range(self.enterprises.count)]
+            self._views["vendors"] = [VendorAgent(self, i) for i in range(self.vendors.count)]
+            self._views["developers"] = [DeveloperAgent(self, row) for row in range(self.developers.count)]
+            self._views["enterprises"] = [EnterpriseAgent(self, row) for row in range(self.enterprises.count)]
         finally:
             if gc_was_enabled:
                 gc.enable()
+        return self._views
+
+    @property
+    def vendor_agents(self) -> list[VendorAgent]:
+        return self._create_agents()["vendors"]
+
+    @property
+    def developer_agents(self) -> list[DeveloperAgent]:
+        return self._create_agents()["developers"]
+
+    @property
+    def enterprise_agents(self) -> list[EnterpriseAgent]:
+        return self._create_agents()["enterprises"]
+
+    @property
+    def agents(self):
+        """Mesa's set of all agents (created on first use)."""
+        self._create_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        """Mesa's agent sets by class (created on first use)."""
+        self._create_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._create_agents()
+        return super().agent_types
 
     def _seed_initial_adopters(self) -> None:
         """Before month one: some developers and CIOs already buy, chosen by the usual rules."""
