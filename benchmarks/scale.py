@@ -7,7 +7,9 @@ Usage (from the project root, with the project's virtual environment):
 
 Every configuration runs in a fresh process so that peak RSS is its own. Prints:
   1. batched mode at N developers (enterprises N/10, the baseline's vendors, 36 months):
-     set-up s, step s, developer agent-steps/s, peak RSS;
+     set-up s, step s, developer agent-steps/s, the time to create every Mesa agent object
+     when first asked for (`len(model.agents)`; the batched mode itself never needs them),
+     and peak RSS with those objects alive;
   2. the reference mode (every Mesa agent stepped by `shuffle_do`) at the same N, over a
      few months (it is slow), with the per-month speed ratio to the batched mode;
   3. the fitted exponent b of step time ~ N^b and ~ months^b;
@@ -119,6 +121,7 @@ def main() -> None:
             f"{r['step_s']:.2f}",
             f"{n * 36 / r['step_s'] / 1e6:.1f} M",
             f"{agents * 36 / r['step_s'] / 1e6:.1f} M",
+            f"{r['views_s']:.2f}",
             f"{r['peak_rss_gb']:.2f}",
         )
     console.print(table)
