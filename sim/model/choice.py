@@ -12,24 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def logit_probabilities(utilities: np.ndarray) -> np.ndarray:
-    """Choice probabilities per row: softmax over available options.
+def choice_weights(utilities: np.ndarray) -> np.ndarray:
+    """Unnormalised logit weights per row: exp(utility - row maximum).
 
-    A row with +inf utilities picks uniformly among them (an infinite switching cost keeps
-    the chooser where it is); a row with nothing available gets all zeros.
+    A row with +inf utilities puts weight 1 on each of them and 0 elsewhere (an infinite
+    switching cost keeps the chooser where it is); a row with nothing available is all 0.
     """
     utilities = np.asarray(utilities, dtype=np.float64)
     top = utilities.max(axis=1, keepdims=True)
     if np.isfinite(top).all():
-        weights = np.exp(utilities - top)  # the common case: -inf options get weight 0
-    else:
-        weights = _weights_with_infinities(utilities, top)
-    totals = weights.sum(axis=1, keepdims=True)
-    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-
-
-def _weights_with_infinities(utilities: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """Softmax weights when some rows have +inf (must stay) or only -inf (nothing available)."""
+        return np.exp(utilities - top)  # the common case: -inf options get weight 0
     infinite = np.isposinf(top)
     finite_top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -37,17 +29,29 @@ def _weights_with_infinities(utilities: np.ndarray, top: np.ndarray) -> np.ndarr
     return np.nan_to_num(weights, nan=0.0)
 
 
+def logit_probabilities(utilities: np.ndarray) -> np.ndarray:
+    """Choice probabilities per row: softmax over available options (all zeros if none)."""
+    weights = choice_weights(utilities)
+    totals = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+
 def choose(utilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Index of the option each row picks, given one uniform draw in [0, 1) per row.
 
-    Returns -1 for a row with no available option.
+    The draw is scaled to the row's total weight and located in the cumulative weights, so
+    options with zero weight are never picked. Returns -1 for a row with no available option.
     """
-    probabilities = logit_probabilities(utilities)
-    cumulative = np.cumsum(probabilities, axis=1)
-    picks = (cumulative <= np.asarray(uniforms, dtype=np.float64)[:, None]).sum(axis=1)
-    last_available = probabilities.shape[1] - 1 - np.argmax(probabilities[:, ::-1] > 0, axis=1)
-    picks = np.minimum(picks, last_available)
-    return np.where(cumulative[:, -1] > 0, picks, -1)
+    weights = choice_weights(utilities)
+    cumulative = np.cumsum(weights, axis=1)
+    totals = cumulative[:, -1]
+    thresholds = np.asarray(uniforms, dtype=np.float64) * totals
+    picks = (cumulative <= thresholds[:, None]).sum(axis=1)
+    overflow = np.flatnonzero(picks >= weights.shape[1])  # rounding at u close to 1
+    if overflow.size:
+        reversed_available = weights[overflow, ::-1] > 0
+        picks[overflow] = weights.shape[1] - 1 - np.argmax(reversed_available, axis=1)
+    return np.where(totals > 0, picks, -1)
 
 
 def with_stay_bonus(utilities: np.ndarray, current: np.ndarray, bonus: np.ndarray | float) -> np.ndarray:

@@ -142,11 +142,12 @@ class DeveloperPopulation:
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""
-        moved = self.moved_from >= 0
-        out = np.bincount(self.moved_from[moved], weights=self.weight[moved], minlength=n_vendors)[:n_vendors]
-        joined_rows = moved & (self.vendor >= 0)
-        joined = np.bincount(self.vendor[joined_rows], weights=self.weight[joined_rows], minlength=n_vendors)
-        return out, joined[:n_vendors]
+        bins = n_vendors + 1  # code -1 (did not move) gets bin 0
+        left = self.moved_from.astype(np.intp) + 1
+        out = np.bincount(left, weights=self.weight, minlength=bins)[1:bins]
+        joined_vendor = np.where(left > 0, self.vendor, -1).astype(np.intp) + 1
+        joined = np.bincount(np.maximum(joined_vendor, 0), weights=self.weight, minlength=bins)[1:bins]
+        return out, joined
 
     def adopters(self) -> int:
         return int(np.count_nonzero(self.vendor >= 0))
