@@ -42,10 +42,12 @@ def vendor_utilities(beta: np.ndarray, gamma: np.ndarray, offer: DeveloperOffer,
     """Systematic utility of each vendor for each developer, [developers, vendors]."""
     common = tastes.ecosystem_weight * offer.developer_share + tastes.reliability_weight * offer.log_service
     vendor_terms = np.where(offer.active, common, -np.inf)  # -inf marks vendors out of the market
-    utilities = np.multiply.outer(beta, -offer.log_price)
-    utilities += np.multiply.outer(gamma, offer.quality)
-    utilities += vendor_terms
-    return utilities
+    # Built vendor-major ([vendors, developers] in memory, returned transposed): the choice
+    # reduces over vendors, which is then a pass over contiguous columns, several times faster.
+    utilities = np.multiply.outer(-offer.log_price, beta)
+    utilities += np.multiply.outer(offer.quality, gamma)
+    utilities += vendor_terms[:, None]
+    return utilities.T
 
 
 def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:

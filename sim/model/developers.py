@@ -142,11 +142,10 @@ class DeveloperPopulation:
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""
-        bins = n_vendors + 1  # code -1 (did not move) gets bin 0
-        left = self.moved_from.astype(np.intp) + 1
-        out = np.bincount(left, weights=self.weight, minlength=bins)[1:bins]
-        joined_vendor = np.where(left > 0, self.vendor, -1).astype(np.intp) + 1
-        joined = np.bincount(np.maximum(joined_vendor, 0), weights=self.weight, minlength=bins)[1:bins]
+        movers = np.flatnonzero(self.moved_from >= 0)  # few: only this month's switchers
+        weights = self.weight[movers]
+        out = np.bincount(self.moved_from[movers], weights=weights, minlength=n_vendors)[:n_vendors]
+        joined = np.bincount(self.vendor[movers], weights=weights, minlength=n_vendors)[:n_vendors]
         return out, joined
 
     def adopters(self) -> int:
