@@ -88,12 +88,18 @@ def markdown(rows: list[dict], seeds: int) -> str:
         )
     chosen = next((r for r in rows if r["ok"]), None)
     if chosen:
-        lines += ["", f"The smallest counts within tolerance are {chosen['developers']:,} developer agents and "
-                  f"{chosen['enterprises']:,} enterprise agents: the shipped defaults (`agents` in the schema and "
-                  "in scenarios/baseline.yaml)."]
-    lines += ["", "Agents are sampled in proportion to size (`agents.sampling: size_weighted`); with equal weights the",
-              "spread at the same counts is two to three times larger, because a few very large developers and",
-              "enterprises then decide much of a vendor's share by chance."]
+        lines += [
+            "",
+            f"The smallest counts within tolerance are {chosen['developers']:,} developer agents and "
+            f"{chosen['enterprises']:,} enterprise agents: the shipped defaults (`agents` in the schema and "
+            "in scenarios/baseline.yaml).",
+        ]
+    lines += [
+        "",
+        "Agents are sampled in proportion to size (`agents.sampling: size_weighted`); with equal weights the",
+        "spread at the same counts is two to three times larger, because a few very large developers and",
+        "enterprises then decide much of a vendor's share by chance.",
+    ]
     return "\n".join(lines) + "\n"
 
 
