@@ -259,7 +259,8 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out, err = Console(), Console(stderr=True)
+    width = None if sys.stdout.isatty() else 120  # tables in logs and pipes are not squeezed to 80 columns
+    out, err = Console(width=width), Console(stderr=True, width=width)
     try:
         return COMMANDS[args.command](args, out, err)
     except ScenarioError as problem:

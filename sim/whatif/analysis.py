@@ -132,18 +132,19 @@ def sentence(row, date: str, confidence: float, scenario: Scenario) -> str:
     """'By Dec 2026 Alibaba Cloud's revenue share is 4.1 pp lower (90 % CI 3.3-4.9).'"""
     when = pd.Timestamp(f"{date}-01").strftime("%b %Y")
     name = scenario.vendors[row.vendor].name
+    name += "'" if name.endswith("s") else "'s"
     metric = row.metric.replace("_", " ")
     diff, low, high = 100 * row.difference, 100 * row.low, 100 * row.high
     level = f"{round(100 * confidence)} % CI"
     if low <= 0 <= high:
         return (
-            f"By {when} {name}'s {metric} shows no clear change: {diff:+.1f} pp "
+            f"By {when} {name} {metric} shows no clear change: {diff:+.1f} pp "
             f"({level} {low:+.1f} to {high:+.1f}), from {100 * row.baseline:.1f} %."
         )
     direction = "higher" if diff > 0 else "lower"
     bounds = sorted([abs(low), abs(high)])
     return (
-        f"By {when} {name}'s {metric} is {abs(diff):.1f} pp {direction} ({level} {bounds[0]:.1f}–{bounds[1]:.1f}): "
+        f"By {when} {name} {metric} is {abs(diff):.1f} pp {direction} ({level} {bounds[0]:.1f}–{bounds[1]:.1f}): "
         f"{100 * row.whatif:.1f} % instead of {100 * row.baseline:.1f} %."
     )
 
