@@ -176,7 +176,12 @@ def whatif(
     workers: int | None = None,
     progress: bool = True,
 ) -> WhatIfResult:
-    """Run the scenario and its changed copy as paired replicates; summarise the differences."""
+    """Run the scenario and its changed copy as paired replicates; summarise the differences.
+
+    Replicates run in worker processes started fresh (multiprocessing "spawn"), so a script
+    that calls this must keep its top-level code under `if __name__ == "__main__":`, as
+    with any Python process pool; notebooks need nothing. `workers=1` runs in-process.
+    """
     if replicates < 2:
         raise ValueError("replicates must be at least 2 for a confidence interval")
     baseline, variant = parse_changes(scenario, changes)
