@@ -170,7 +170,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     folder = args.out or Path("runs") / scenario.name
     check_folder(folder, scenario.name, replace=args.force)
     began = time.perf_counter()
-    result = run(scenario, mode=args.mode)
+    result = run(scenario, mode=args.mode, progress=not args.quiet and sys.stderr.isatty())
     elapsed = time.perf_counter() - began
     save_run(result, folder if args.out else default_folder(result))
     if not args.quiet:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from sim.model.market import MarketModel, Mode
 from sim.provenance import scenario_hash, versions
@@ -61,18 +62,22 @@ def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batch
     return MarketModel(scenario, seed=seed, mode=mode)
 
 
-def run(scenario: Scenario | str | Path, seed: int | None = None, mode: Mode = "batched") -> RunResult:
+def run(
+    scenario: Scenario | str | Path, seed: int | None = None, mode: Mode = "batched", progress: bool = False
+) -> RunResult:
     """Run a scenario (or a scenario file) to the end and record it.
 
     `seed` overrides the scenario's own; the result's scenario carries the seed used, so
-    saving it and running it again reproduces this run exactly.
+    saving it and running it again reproduces this run exactly. `progress` shows a bar of
+    months simulated (worth it in the slow reference mode or with millions of agents).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     model = build_model(scenario, mode=mode)
-    model.run()
+    for _ in tqdm(range(scenario.months), desc=scenario.name, unit="month", disable=not progress, leave=False):
+        model.step()
     return RunResult(
         scenario=scenario,
         seed=scenario.seed,
