@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
+from sim.report.sweep_report import indices_table, save_sweep_report
 from sim.report.tables import print_result, targets_table, whatif_table
 from sim.report.targets import check_targets, load_targets
 from sim.report.whatif_report import save_whatif
@@ -21,6 +22,9 @@ from sim.run import run
 from sim.scenario.calendar import month_at, month_index, parse_month
 from sim.scenario.loading import Problem, ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
+from sim.sweep.runner import preview, run_sweep
+from sim.sweep.sensitivity import analyze_sweep
+from sim.sweep.spec import Sweep, load_sweep
 from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
 from sim.whatif.changes import Changes, parse_changes
 
@@ -59,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     targets_cmd.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scenario's own)")
     _add_overrides(targets_cmd, seed=False)
     _add_whatif(commands)
+    _add_sweep(commands)
+    _add_analyze(commands)
     return parser
 
 
@@ -132,6 +138,51 @@ def _add_whatif(commands) -> None:
     )
     cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>-whatif/)")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+
+
+SWEEP_EXAMPLES = """examples:
+  sim sweep scenarios/sweeps/switching_grid.yaml                 # all cores of this machine
+  sim sweep scenarios/sweeps/sobol_baseline.yaml --workers 2 --set agents.developers=20000
+  sim sweep my_sweep.yaml --scheduler tcp://10.0.0.5:8786         # a running Dask cluster
+  sim sweep my_sweep.yaml --dry-run                              # check the file, count the runs
+Interrupted? Run the same command again: stored runs are skipped. Then: sim analyze runs/<sweep>/
+"""
+
+
+def _add_sweep(commands) -> None:
+    cmd = commands.add_parser(
+        "sweep",
+        help="run a sweep file: many runs over a design of parameter sets, on Dask; resumable",
+        epilog=SWEEP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("sweep", type=Path, help="sweep YAML file (see docs/sweeps.md)")
+    _add_overrides(cmd, seed=False)
+    cmd.add_argument("--out", type=Path, help="output folder (default runs/<sweep name>/)")
+    cmd.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    cmd.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    cmd.add_argument("--batch", type=int, help="runs per Dask task (default: the model's, 1 for the market model)")
+    cmd.add_argument("--force", action="store_true", help="write into a folder that holds another sweep")
+    cmd.add_argument("--dry-run", action="store_true", help="validate, count the runs and those stored; run nothing")
+    cmd.add_argument("--quiet", action="store_true", help="no progress bar; print only the output folder")
+
+
+def _add_analyze(commands) -> None:
+    cmd = commands.add_parser(
+        "analyze", help="sensitivity indices (SALib), response and fan charts, and a report for a finished sweep"
+    )
+    cmd.add_argument("folder", type=Path, help="a sweep's output folder, e.g. runs/switching_grid")
+    cmd.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="outcomes to chart, as glob patterns (e.g. 'token_share[*]@2026-12'); may repeat",
+    )
+    cmd.add_argument("--confidence", type=float, default=0.95, help="confidence level of intervals (default 0.95)")
+    cmd.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for intervals (default 100)")
+    cmd.add_argument("--out", type=Path, help="report folder (default <folder>/analysis/)")
+    cmd.add_argument("--quiet", action="store_true", help="print only the report folder")
 
 
 def _add_overrides(command: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -237,6 +288,91 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace, out: Console, err: Console) -> int:
+    for flag, value in (("--workers", args.workers), ("--batch", args.batch)):
+        if value is not None and value < 1:
+            return _fail(err, f"{flag}: expected at least 1, got {value}")
+    if args.workers is not None and args.scheduler:
+        return _fail(err, "--workers: not with --scheduler (a running cluster has its own workers)")
+    sweep = load_sweep(args.sweep, args.overrides)
+    if args.dry_run:
+        return _dry_run(sweep, args, out)
+    if not args.quiet:
+        _say(out, _plan_line(sweep))
+    try:
+        done = run_sweep(
+            sweep,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            batch_size=args.batch,
+            progress=not args.quiet,
+            force=args.force,
+        )
+    except KeyboardInterrupt:
+        _say(err, "interrupted; finished runs are stored: run the same command again to resume")
+        return 130
+    if args.quiet:
+        _say(out, str(done.folder))
+    else:
+        counts = done.compacted
+        _say(
+            out,
+            f"{done.executed} runs done now, {done.reused} reused; {counts.ok} ok, {counts.failed} failed, "
+            f"{counts.missing} missing ({done.elapsed_s:.1f} s). Results: {done.results}",
+        )
+        if counts.failed:
+            _say(out, f"Failed runs and their errors: {done.folder / 'runs.parquet'} (rerun to retry them)")
+        _say(out, f"Next: sim analyze {done.folder}")
+    return 0 if done.complete else 1
+
+
+def _plan_line(sweep: Sweep) -> str:
+    seeds = len(sweep.seeds)
+    return f"Sweep {sweep.name}: {sweep.spec.design.method} design, {seeds} seed{'s' if seeds > 1 else ''} per set"
+
+
+def _dry_run(sweep: Sweep, args: argparse.Namespace, out: Console) -> int:
+    found = preview(sweep, args.out)
+    plan = found.plan
+    _say(out, f"{sweep.path}: ok")
+    _say(
+        out,
+        f"{plan.design.size} parameter sets ({plan.design.method}) x {len(sweep.seeds)} seeds = {len(plan.runs)} runs "
+        f"({found.distinct} distinct); {found.stored} stored in {found.folder}/, {found.to_run} to run",
+    )
+    for parameter in sweep.parameters:
+        values = [point[parameter.name] for point in plan.design.values]
+        _say(out, f"  {parameter.name}: {_value_range(values)}")
+    return 0
+
+
+def _value_range(values: list) -> str:
+    distinct = list(dict.fromkeys(repr(v) for v in values))
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == len(values):
+        return f"{len(distinct)} values from {min(numbers):.6g} to {max(numbers):.6g}"
+    return f"{len(distinct)} values: {', '.join(distinct[:4])}{', ...' if len(distinct) > 4 else ''}"
+
+
+def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if not 0 < args.confidence < 1:
+        return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.95, got {args.confidence}")
+    if args.resamples < 10:
+        return _fail(err, f"--resamples: expected at least 10, got {args.resamples}")
+    analysis = analyze_sweep(args.folder, args.outcome or None, args.confidence, args.resamples)
+    written = save_sweep_report(analysis, args.out)
+    folder = written["report"].parent
+    if args.quiet:
+        _say(out, str(folder))
+        return 0
+    out.print(indices_table(analysis))
+    for note in analysis.notes:
+        _say(out, f"note: {note}")
+    _say(out, f"Report, tables and charts in {folder}/ (report.md)")
+    return 0
+
+
 def _month_in(scenario: Scenario, text: str) -> str:
     try:
         month = parse_month(text)
@@ -254,6 +390,8 @@ COMMANDS = {
     "schema": cmd_schema,
     "targets": cmd_targets,
     "whatif": cmd_whatif,
+    "sweep": cmd_sweep,
+    "analyze": cmd_analyze,
 }
 
 
