@@ -328,8 +328,11 @@ def cmd_sweep(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _plan_line(sweep: Sweep) -> str:
-    seeds = len(sweep.seeds)
-    return f"Sweep {sweep.name}: {sweep.spec.design.method} design, {seeds} seed{'s' if seeds > 1 else ''} per set"
+    return f"Sweep {sweep.name}: {sweep.spec.design.method} design, {_count(len(sweep.seeds), 'seed')} per set"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _dry_run(sweep: Sweep, args: argparse.Namespace, out: Console) -> int:
@@ -338,7 +341,8 @@ def _dry_run(sweep: Sweep, args: argparse.Namespace, out: Console) -> int:
     _say(out, f"{sweep.path}: ok")
     _say(
         out,
-        f"{plan.design.size} parameter sets ({plan.design.method}) x {len(sweep.seeds)} seeds = {len(plan.runs)} runs "
+        f"{plan.design.size} parameter sets ({plan.design.method}) x {_count(len(sweep.seeds), 'seed')} "
+        f"= {len(plan.runs)} runs "
         f"({found.distinct} distinct); {found.stored} stored in {found.folder}/, {found.to_run} to run",
     )
     for parameter in sweep.parameters:

@@ -7,6 +7,17 @@ analysis = analyze_sweep(done.folder)         # Sobol / Morris indices, response
 
 from sim.sweep.models import FunctionModel, Model, register_model
 from sim.sweep.runner import SweepRun, run_sweep
+from sim.sweep.sensitivity import SweepAnalysis, analyze_sweep
 from sim.sweep.spec import Sweep, load_sweep
 
-__all__ = ["FunctionModel", "Model", "Sweep", "SweepRun", "load_sweep", "register_model", "run_sweep"]
+__all__ = [
+    "FunctionModel",
+    "Model",
+    "Sweep",
+    "SweepAnalysis",
+    "SweepRun",
+    "analyze_sweep",
+    "load_sweep",
+    "register_model",
+    "run_sweep",
+]

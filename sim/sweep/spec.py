@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from sim.record.trajectories import MARKET_COLUMNS, VENDOR_COLUMNS
 from sim.scenario.calendar import month_at, month_index
@@ -149,14 +149,13 @@ class Sobol(Strict):
     second_order: bool = Field(False, description="also estimate the pairwise (second-order) indices")
     seed: int = Field(0, ge=0)
 
-    @model_validator(mode="after")
-    def _power_of_two(self) -> Sobol:
-        if self.samples & (self.samples - 1):
-            below = 2 ** int(math.log2(self.samples))
-            raise ValueError(
-                f"samples must be a power of 2 for Sobol' sequences (got {self.samples}; try {below} or {2 * below})"
-            )
-        return self
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, samples: int) -> int:
+        if samples & (samples - 1):
+            below = 2 ** int(math.log2(samples))
+            raise ValueError(f"must be a power of 2 for Sobol' sequences (got {samples}; try {below} or {2 * below})")
+        return samples
 
 
 class Morris(Strict):
@@ -167,11 +166,12 @@ class Morris(Strict):
     levels: int = Field(4, ge=2, le=100, description="grid levels per parameter, even")
     seed: int = Field(0, ge=0)
 
-    @model_validator(mode="after")
-    def _even(self) -> Morris:
-        if self.levels % 2:
-            raise ValueError(f"levels must be even for Morris' design (got {self.levels})")
-        return self
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, levels: int) -> int:
+        if levels % 2:
+            raise ValueError(f"must be even for Morris' design (got {levels})")
+        return levels
 
 
 DesignSpec = Annotated[Grid | RandomDesign | LatinHypercube | Sobol | Morris, Field(discriminator="method")]
@@ -338,6 +338,8 @@ def _validate_spec(path: Path, data: dict[str, Any], lines: dict[tuple[str, ...]
         for err in exc.errors():
             loc = _user_location(err["loc"], data)
             message = _message(err)
+            if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+                loc = (*loc, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
             if not loc and (match := re.match(r"^(\w+): (.+)$", message, re.DOTALL)):
                 loc, message = (match.group(1),), match.group(2)
             problems.append(Problem(str(path), ".".join(loc), message, _line(lines, loc)))
