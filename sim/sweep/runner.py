@@ -180,7 +180,7 @@ def connect(workers: int | None, scheduler: str | None, client: Client | None) -
         n_workers=workers or default_workers(),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     with cluster, Client(cluster, set_as_default=False) as local:

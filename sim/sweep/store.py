@@ -256,12 +256,8 @@ def manifest(plan: Plan, status: dict[str, Any]) -> dict[str, Any]:
                 "overrides": sweep.cli_overrides,
             },
             "model": {"name": sweep.model.name, "version": plan.model_version},
-            "base": None
-            if sweep.base is None
-            else {"name": sweep.base.name, "scenario": sweep.base.model_dump(mode="json")},
-            "parameters": [
-                {"name": p.name, "target": p.target, "spec": p.spec.model_dump(mode="json")} for p in sweep.parameters
-            ],
+            "base": None if sweep.base is None else _base_entry(sweep.base),
+            "parameters": [{"name": p.name, "target": p.target, "spec": p.spec.model_dump()} for p in sweep.parameters],
             "design": {
                 "method": plan.design.method,
                 "options": plan.design.options,
