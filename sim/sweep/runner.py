@@ -96,7 +96,7 @@ def run_sweep(
     if todo:
         with connect(workers, scheduler, client) as dask:
             threads = _threads(dask)
-            execute(dask, plan, todo, store, batch_size or sweep.model.batch_size, progress)
+            execute(dask, plan, todo, store, batch_size or sweep.model.batch_size, progress, len(distinct))
     compacted = compact(folder, plan, store.index(keep), keep)
     elapsed = time.perf_counter() - began
     status = {
@@ -232,12 +232,26 @@ class _Submitter:
 
 
 def execute(
-    client: Client, plan: Plan, todo: list[PlannedRun], store: RunStore, batch_size: int, progress: bool
+    client: Client,
+    plan: Plan,
+    todo: list[PlannedRun],
+    store: RunStore,
+    batch_size: int,
+    progress: bool,
+    total: int | None = None,
 ) -> int:
-    """Run `todo` on the cluster, storing each batch as it returns; the number of failed runs."""
+    """Run `todo` on the cluster, storing each batch as it returns; the number of failed runs.
+
+    The progress bar counts all `total` distinct runs, those stored before included, so a
+    resumed sweep shows where it stands; its rate and time left count this call's runs only.
+    """
     submitter = _Submitter(client, plan, _batches(todo, batch_size))
     failed = 0
-    with tqdm(total=len(todo), desc=plan.sweep.name, unit="run", disable=not progress, smoothing=0.1) as bar:
+    total = total or len(todo)
+    bar = tqdm(
+        total=total, initial=total - len(todo), desc=plan.sweep.name, unit="run", disable=not progress, smoothing=0.1
+    )
+    with bar:
         submitter.top_up()
         for future, batch in submitter.finished():
             records = _records(future, batch, plan.model_version)
