@@ -58,7 +58,7 @@ def test_a_notebook_runs_from_the_repository_root():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
-def test_notebook_uses_no_private_helpers(path: Path):
+def test_notebook_uses_no_private_names(path: Path):
     import re
 
     private = re.compile(r"\._[A-Za-z]|\bimport\s+_|,\s*_[A-Za-z]\w*\s*(,|$)")
