@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mesa
 import pandas as pd
+import pytest
 from conftest import small
 
 import sim
@@ -53,3 +54,19 @@ def test_creating_the_views_late_or_early_changes_nothing():
     lazy_table = record(lazy.ledger, lazy.vendors.ids, scenario.start).vendors
     eager_table = record(eager.ledger, eager.vendors.ids, scenario.start).vendors
     pd.testing.assert_frame_equal(lazy_table, eager_table, check_exact=True)
+
+
+def test_a_cio_shows_the_options_it_weighs(small_baseline):
+    model = sim.build_model(small_baseline)
+    model.step()
+    cio = next(c for c in model.enterprise_agents if c.vendor is not None)
+    utilities = cio.utilities()
+    assert len(utilities) == 2 * len(small_baseline.vendors)
+    best_api = max((u, v) for (v, mode), u in utilities.items() if mode == "api")
+    assert best_api[0] > float("-inf")
+    assert isinstance(cio.sovereign, bool)
+    # the migration cost sits on both options of its current vendor
+    own = utilities[(cio.vendor, "api")]
+    model.frictions.migration_cost += 1.0
+    model.enterprise_month = model._enterprise_month()
+    assert cio.utilities()[(cio.vendor, "api")] == pytest.approx(own + 1.0)

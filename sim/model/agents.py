@@ -17,7 +17,7 @@ from sim.model.choice import with_stay_bonus
 from sim.model.demand import developer_tokens
 from sim.model.developer_choice import stay_bonus, vendor_utilities
 from sim.model.lock_in import lock_in
-from sim.model.procurement import MODES
+from sim.model.procurement import MODES, option_utilities, with_migration_cost
 
 if TYPE_CHECKING:
     from sim.model.market import MarketModel
@@ -96,6 +96,10 @@ class DeveloperAgent(mesa.Agent):
     @property
     def price_sensitivity(self) -> float:
         return float(self._population.price_sensitivity[self.row])
+
+    @property
+    def quality_sensitivity(self) -> float:
+        return float(self._population.quality_sensitivity[self.row])
 
     @property
     def tokens_per_day(self) -> float:
@@ -177,6 +181,26 @@ class EnterpriseAgent(mesa.Agent):
     def represents(self) -> float:
         """How many real enterprises this agent stands for (its sampling weight)."""
         return float(self._population.weight[self.row])
+
+    @property
+    def sovereign(self) -> bool:
+        """Whether it needs data sovereignty (values private deployment more)."""
+        return bool(self._population.sovereign[self.row])
+
+    def utilities(self) -> dict[tuple[str, str], float]:
+        """Systematic utility of each (vendor, mode) option this month, migration cost included
+        on its current vendor's options: what it weighs when it next chooses."""
+        month = self.model.enterprise_month
+        rows = np.array([self.row])
+        utilities = option_utilities(
+            self._population.incumbent[rows].astype(np.int64),
+            self._population.sovereign[rows],
+            month.offer,
+            month.tastes,
+        )
+        utilities = with_migration_cost(utilities, self._population.vendor[rows].astype(np.int64), month.tastes)[0]
+        options = [(vendor, mode) for vendor in self.model.vendors.ids for mode in MODES]
+        return dict(zip(options, utilities.tolist(), strict=True))
 
     def step(self) -> None:
         self._population.step_rows(np.array([self.row]), self.model.enterprise_month)

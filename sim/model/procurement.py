@@ -66,6 +66,17 @@ def option_utilities(
     return utilities
 
 
+def with_migration_cost(utilities: np.ndarray, current_vendor: np.ndarray, tastes: ProcurementTastes) -> np.ndarray:
+    """Add the migration cost as a bonus on both options of each CIO's current vendor (-1: none)."""
+    utilities = utilities.copy()
+    rows = np.flatnonzero(current_vendor >= 0)
+    for mode in (API, PRIVATE):
+        columns = 2 * current_vendor[rows] + mode
+        kept = utilities[rows, columns]
+        utilities[rows, columns] = np.where(np.isneginf(kept), kept, kept + tastes.migration_cost)
+    return utilities
+
+
 def choose_option(
     incumbent: np.ndarray,
     sovereign: np.ndarray,
@@ -76,9 +87,4 @@ def choose_option(
 ) -> np.ndarray:
     """The option each CIO picks (current_vendor = -1 for a first purchase or a forced move)."""
     utilities = option_utilities(incumbent, sovereign, offer, tastes)
-    rows = np.flatnonzero(current_vendor >= 0)
-    for mode in (API, PRIVATE):
-        columns = 2 * current_vendor[rows] + mode
-        kept = utilities[rows, columns]
-        utilities[rows, columns] = np.where(np.isneginf(kept), kept, kept + tastes.migration_cost)
-    return choose(utilities, uniforms)
+    return choose(with_migration_cost(utilities, current_vendor, tastes), uniforms)

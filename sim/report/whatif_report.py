@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
