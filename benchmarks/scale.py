@@ -148,6 +148,16 @@ def main() -> None:
         f"Step time ~ N^{scale_n:.2f} (N = {', '.join(f'{n:,}' for n in sizes)}), "
         f"~ months^{scale_months:.2f} (N = {largest:,}, months = 12, 24, 36, 48)"
     )
+    if len(sizes) > 2:
+        upper = sizes[-2:]
+        console.print(f"  over the two largest N only: N^{exponent(upper, [batched[n]['step_s'] for n in upper]):.2f}")
+    months = sorted(month_runs)
+    line = stats.linregress(months, [month_runs[m]["step_s"] for m in months])
+    console.print(
+        f"  step time = {1000 * line.slope:.1f} ms x months {1000 * line.intercept:+.0f} ms "
+        f"(R^2 {line.rvalue**2:.4f}): "
+        "linear; the first months are cheaper because fewer developers have adopted"
+    )
 
     shipped = in_fresh_process(0, 36, "batched")
     console.print(
