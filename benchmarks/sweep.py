@@ -24,7 +24,7 @@ counts unless --set says otherwise), one parameter set run with N seeds. Prints:
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import multiprocessing
 import os
 import re
@@ -37,12 +37,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-from distributed import Client, LocalCluster
+from distributed import Client
 from rich.console import Console
 from rich.table import Table
 
 import sim
 from sim.sweep.plan import make_plan
+from sim.sweep.runner import local_cluster
 from sim.sweep.store import RunStore, compact
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,12 +68,7 @@ def timed_sweep(path: Path, out: Path, workers: int, overrides: list[str]) -> di
     plan = make_plan(sweep)  # run_sweep plans again: subtracted from its time below
     plan_s = time.perf_counter() - began
     began = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+    with local_cluster(workers) as cluster, Client(cluster, set_as_default=False) as client:
         client.run(lambda: __import__("sim.sweep.models"))  # workers import the model before timing starts
         startup_s = time.perf_counter() - began
         began = time.perf_counter()
@@ -136,7 +132,14 @@ def kill_and_resume(path: Path, out: Path, reference: Path, overrides: list[str]
     rerun = subprocess.run(command, capture_output=True, text=True, check=True)
     done_now = int(re.search(r"(\d+) runs done now", rerun.stdout).group(1))
     identical = pd.read_parquet(out / "results.parquet").equals(pd.read_parquet(reference / "results.parquet"))
+    versions = {_model_version(folder) for folder in (out, reference)}
+    if len(versions) > 1:
+        console.print(f"the model's code changed between the two sweeps (versions {sorted(versions)}): not comparable")
     return {"total": total, "stored_at_kill": stored, "rerun_did": done_now, "identical": identical}
+
+
+def _model_version(folder: Path) -> str:
+    return json.loads((folder / "manifest.json").read_text())["model"]["version"]
 
 
 def _stored(out: Path) -> int:

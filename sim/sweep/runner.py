@@ -34,7 +34,7 @@ from sim.sweep.spec import Sweep, load_sweep
 from sim.sweep.store import MANIFEST, Compacted, RunStore, check_folder, compact, manifest, write_inputs
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client, Future, LocalCluster
 
 TASKS_PER_THREAD = 2  # tasks queued per worker thread: keeps workers busy without piling up inputs
 MIN_IN_FLIGHT = 4
@@ -164,7 +164,7 @@ def connect(workers: int | None, scheduler: str | None, client: Client | None) -
     if client is not None:
         yield client
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is not None:
         try:
@@ -176,15 +176,30 @@ def connect(workers: int | None, scheduler: str | None, client: Client | None) -
         with remote:
             yield remote
         return
-    cluster = LocalCluster(
-        n_workers=workers or default_workers(),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
-    with cluster, Client(cluster, set_as_default=False) as local:
+    with local_cluster(workers or default_workers()) as cluster, Client(cluster, set_as_default=False) as local:
         yield local
+
+
+# Dask's nanny starts every worker with MALLOC_TRIM_THRESHOLD_=65536, to hand freed memory
+# back to the system sooner. Setting it turns off glibc's adaptive mmap threshold: every
+# large NumPy array is then mapped and unmapped afresh, which doubles a market run's time.
+# Sweep workers keep glibc's default (docs/sweeps.md shows the same for `dask worker`).
+KEEP_MALLOC_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+def local_cluster(workers: int) -> LocalCluster:
+    """A LocalCluster of single-threaded worker processes, set up for the model's speed."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(KEEP_MALLOC_DEFAULTS):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
 
 
 def _threads(client: Client) -> int:
