@@ -266,22 +266,16 @@ class RunRecord:
 def evaluate_batch(model: Model, jobs: list[Job], outcomes: OutcomeSpec | None) -> list[RunRecord]:
     """Run each job; a run that raises becomes a failed record and the others still run."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    records = []
-    for job in jobs:
-        began = time.perf_counter()
-        try:
-            result = model.evaluate(job.prepared, job.seed, outcomes)
-        except Exception as exc:  # any model error is recorded, not raised
-            elapsed = time.perf_counter() - began
-            error = f"{type(exc).__name__}: {exc}"
-            records.append(
-                RunRecord(
-                    job.key, job.seed, False, elapsed, worker, model.version, error=error, detail=traceback.format_exc()
-                )
-            )
-            continue
+    return [_evaluate(model, job, outcomes, worker) for job in jobs]
+
+
+def _evaluate(model: Model, job: Job, outcomes: OutcomeSpec | None, worker: str) -> RunRecord:
+    began = time.perf_counter()
+    try:
+        result = model.evaluate(job.prepared, job.seed, outcomes)
+    except Exception as exc:  # any model error is recorded with its traceback, not raised
         elapsed = time.perf_counter() - began
-        records.append(
-            RunRecord(job.key, job.seed, True, elapsed, worker, model.version, result.outcomes, result.trajectories)
-        )
-    return records
+        error, detail = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        return RunRecord(job.key, job.seed, False, elapsed, worker, model.version, error=error, detail=detail)
+    elapsed = time.perf_counter() - began
+    return RunRecord(job.key, job.seed, True, elapsed, worker, model.version, result.outcomes, result.trajectories)

@@ -46,24 +46,29 @@ class _Continuous(Strict):
     integer: bool = Field(False, description="round every value to a whole number (for integer fields)")
 
 
-class Uniform(_Continuous):
-    """Every value between low and high equally likely."""
+class _Range(_Continuous):
+    """A finite range from low to high."""
 
-    dist: Literal["uniform"]
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
+    def _ordered(self) -> _Range:
         if self.high <= self.low:
             raise ValueError(f"high must be greater than low (got low {self.low:g}, high {self.high:g})")
         return self
 
 
-class LogUniform(Uniform):
+class Uniform(_Range):
+    """Every value between low and high equally likely."""
+
+    dist: Literal["uniform"]
+
+
+class LogUniform(_Range):
     """Every order of magnitude between low and high equally likely (for rates and costs)."""
 
-    dist: Literal["loguniform"]  # type: ignore[assignment]
+    dist: Literal["loguniform"]
     low: float = Field(gt=0, allow_inf_nan=False)
 
 

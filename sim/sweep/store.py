@@ -123,7 +123,7 @@ class RunStore:
             if runs is None or (trajectories and not self._readable(_traj_path(path), found)):
                 continue
             for run in runs:
-                found.done.setdefault(run["key"], StoredRun(file=path, **run))
+                found.done.setdefault(run.key, run)
         for path in sorted(self.folder.glob(f"*{FAILED_SUFFIX}")):
             if path.name.startswith("."):
                 continue
@@ -134,11 +134,12 @@ class RunStore:
                 found.corrupt.append(self._set_aside(path))
         return found
 
-    def _read_meta(self, path: Path, found: StoreIndex) -> list[dict[str, Any]] | None:
+    def _read_meta(self, path: Path, found: StoreIndex) -> list[StoredRun] | None:
+        """The runs a batch file holds, from its metadata (reading the footer proves the file whole)."""
         try:
             metadata = pq.read_schema(path).metadata or {}
-            return json.loads(metadata[META_KEY])
-        except (OSError, ValueError, KeyError, pa.ArrowException):
+            return [StoredRun(file=path, **run) for run in json.loads(metadata[META_KEY])]
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             found.corrupt.append(self._set_aside(path))
             return None
 
