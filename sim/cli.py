@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib
 from rich.console import Console
 
 from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
@@ -177,7 +178,7 @@ def _add_analyze(commands) -> None:
         action="append",
         default=[],
         metavar="PATTERN",
-        help="outcomes to chart, as glob patterns (e.g. 'token_share[*]@2026-12'); may repeat",
+        help="outcomes to chart, by name, * matching anything (e.g. 'token_share[*]@2026-12'); may repeat",
     )
     cmd.add_argument("--confidence", type=float, default=0.95, help="confidence level of intervals (default 0.95)")
     cmd.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for intervals (default 100)")
@@ -400,6 +401,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    matplotlib.use("Agg")  # the command line only writes figures to files; never opens a window
     args = _parser().parse_args(argv)
     width = None if sys.stdout.isatty() else 120  # tables in logs and pipes are not squeezed to 80 columns
     out, err = Console(width=width), Console(stderr=True, width=width)

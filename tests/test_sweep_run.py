@@ -38,6 +38,7 @@ PUBLISHED = {  # Ishigami a=7, b=0.1: Saltelli et al. (2008), Global Sensitivity
     "ST": {"x1": 0.558, "x2": 0.442, "x3": 0.244},
 }
 PNG = b"\x89PNG\r\n\x1a\n"
+VENDORS = ("volcano", "alibaba", "baidu", "tencent", "huawei", "others")
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +306,25 @@ def test_sim_analyze_writes_a_report_tables_and_charts(grid_run, tmp_path, capsy
     assert summary["noise_share"].between(0, 1).all()
 
 
+def test_sim_analyze_charts_the_outcomes_asked_for(grid_run, tmp_path):
+    analysis = analyze_sweep(grid_run.folder, ["revenue_share[*]@2024-07..2024-12", "hhi_tokens@*"])
+    assert analysis.headline == [
+        "hhi_tokens@2024-06",
+        "hhi_tokens@2024-12",
+        *(f"revenue_share[{v}]@2024-07..2024-12" for v in VENDORS),
+    ]
+
+
+def test_second_order_sobol_indices_of_an_additive_function_are_near_zero(client, linear_model, tmp_path):
+    path = linear_sweep(tmp_path, "{method: sobol, samples: 256, second_order: true}")
+    done = run_sweep(path, tmp_path / "o", client=client, progress=False)
+    assert len(results(done.folder, "runs.parquet")) == 256 * (2 * 3 + 2)
+    found = analyze_sweep(done.folder).indices
+    pairs = found[(found["outcome"] == "y") & (found["index"] == "S2")]
+    assert list(pairs["parameter"]) == ["x1 x x2", "x1 x x3", "x2 x x3"]
+    assert pairs["value"].abs().max() < 0.05
+
+
 def test_sim_analyze_of_sobol_runs_reports_s1_and_st_and_notes_the_missing_fan_chart(ishigami_run, capsys):
     assert main(["analyze", str(ishigami_run.folder), "--quiet"]) == 0
     out = ishigami_run.folder / "analysis"
@@ -316,11 +336,19 @@ def test_sim_analyze_of_sobol_runs_reports_s1_and_st_and_notes_the_missing_fan_c
     assert set(pd.read_csv(out / "indices.csv")["index"]) == {"S1", "ST"}
 
 
+def interrupted(folder: Path) -> Path:
+    """A folder whose sweep started again (manifest: running) beside an earlier sweep's results."""
+    (folder / "manifest.json").write_text(json.dumps({"status": {"state": "running"}}))
+    (folder / "results.parquet").write_bytes(b"")
+    return folder
+
+
 @pytest.mark.parametrize(
     ("make", "phrase"),
     [
         (lambda tmp: tmp, "not a sweep output folder (no manifest.json)"),
         (lambda tmp: (tmp / "manifest.json").write_text("{}") and tmp, "the sweep has not finished"),
+        (lambda tmp: interrupted(tmp), "the sweep has not finished (it is running or was interrupted)"),
     ],
 )
 def test_sim_analyze_refuses_a_folder_that_is_not_a_finished_sweep(tmp_path, capsys, make, phrase):

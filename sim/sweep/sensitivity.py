@@ -18,10 +18,10 @@ is imported when an analysis needs it, so that `import sim` stays quick.
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,9 @@ def load_output(folder: str | Path) -> SweepOutput:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScenarioError([Problem(str(folder / MANIFEST), "", f"cannot read the manifest: {exc}")]) from None
-    if not (folder / RESULTS).exists():
-        message = "the sweep has not finished: no results.parquet; run `sim sweep` again to finish it"
+    state = manifest.get("status", {}).get("state")
+    if state == "running" or not (folder / RESULTS).exists():
+        message = "the sweep has not finished (it is running or was interrupted); run `sim sweep` again to finish it"
         raise ScenarioError([Problem(str(folder), "", message)])
     return SweepOutput(
         folder=folder,
@@ -273,15 +274,21 @@ def leader_shares(output: SweepOutput) -> pd.DataFrame:
 
 
 def headline(output: SweepOutput, outcomes: list[str], patterns: list[str] | None) -> list[str]:
-    """The outcomes charts show: those matching `patterns`, else each vendor's shares at the last month."""
+    """The outcomes to chart: those matching `patterns` (`*`: anything), else each vendor's shares at the last month."""
     if patterns:
-        return [o for o in outcomes if any(fnmatch.fnmatchcase(o, p) for p in patterns)][:MAX_HEADLINE]
+        wanted = [_wildcards(p) for p in patterns]
+        return [o for o in outcomes if any(w.fullmatch(o) for w in wanted)][:MAX_HEADLINE]
     at = (output.manifest.get("outcomes") or {}).get("at") or []
     if at:
         chosen = [o for o in outcomes if o.endswith(f"@{at[-1]}") and o.split("[")[0] in HEADLINE_METRICS]
         if chosen:
             return chosen[:MAX_HEADLINE]
     return outcomes[:MAX_HEADLINE]
+
+
+def _wildcards(pattern: str) -> re.Pattern:
+    """`*` matches anything, `?` one character; everything else literally (outcome names hold brackets)."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."))
 
 
 def _failures(output: SweepOutput) -> list[str]:
