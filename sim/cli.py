@@ -355,9 +355,9 @@ def _dry_run(sweep: Sweep, args: argparse.Namespace, out: Console) -> int:
 def _value_range(values: list) -> str:
     distinct = list(dict.fromkeys(repr(v) for v in values))
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    if len(numbers) == len(values):
+    if len(numbers) == len(values) and len(distinct) > 1:
         return f"{len(distinct)} values from {min(numbers):.6g} to {max(numbers):.6g}"
-    return f"{len(distinct)} values: {', '.join(distinct[:4])}{', ...' if len(distinct) > 4 else ''}"
+    return f"{_count(len(distinct), 'value')}: {', '.join(distinct[:4])}{', ...' if len(distinct) > 4 else ''}"
 
 
 def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
