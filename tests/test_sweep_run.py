@@ -334,6 +334,7 @@ def test_sim_analyze_of_sobol_runs_reports_s1_and_st_and_notes_the_missing_fan_c
     assert "| `y` |" in report and "`x2`" in report
     assert not (out / "fan.png").exists() and (out / "indices.png").exists()
     assert set(pd.read_csv(out / "indices.csv")["index"]) == {"S1", "ST"}
+    assert pd.read_csv(out / "outcomes.csv")["noise_share"].isna().all()  # one seed: luck cannot be measured
 
 
 def interrupted(folder: Path) -> Path:

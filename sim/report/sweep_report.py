@@ -330,7 +330,7 @@ def indices_table(analysis: SweepAnalysis) -> Table:
     """The headline outcomes' indices for the terminal: one row per outcome, one column per parameter."""
     shown = SHOWN_INDICES.get(analysis.method, ("S1",))
     table = Table(title=f"{analysis.output.manifest['sweep']['name']}: {INDEX_LABELS.get(analysis.method, '')}")
-    table.add_column("outcome")
+    table.add_column("outcome", no_wrap=True)
     for parameter in analysis.output.parameters:
         table.add_column(Text(_short(parameter, 24)), justify="right")
     for outcome in analysis.headline:

@@ -255,7 +255,9 @@ def summarize(output: SweepOutput) -> pd.DataFrame:
         min=("value", "min"),
         max=("value", "max"),
     )
-    within = rows.groupby(["outcome", "point"], sort=False)["value"].var(ddof=0).groupby(level=0, sort=False).mean()
+    cells = rows.groupby(["outcome", "point"], sort=False)["value"]
+    replicated = cells.count() > 1  # one run at a point says nothing about luck
+    within = cells.var(ddof=0)[replicated].groupby(level=0, sort=False).mean()
     total = grouped["value"].var(ddof=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         summary["noise_share"] = (within / total).reindex(summary.index)
