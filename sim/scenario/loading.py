@@ -201,22 +201,22 @@ def _read_file(path: Path) -> _Layer:
         raise ScenarioError([Problem(str(path), "", f"not valid YAML: {reason}", line)]) from None
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of scenario fields at the top level")])
-    return _Layer(path, data, _field_lines(node))
+    return _Layer(path, data, field_lines(node))
 
 
-def _field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+def field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
     """Map each field path to its line in the file, so errors can point at it."""
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             path = (*prefix, str(key_node.value))
             lines[path] = key_node.start_mark.line + 1
-            lines.update(_field_lines(value_node, path))
+            lines.update(field_lines(value_node, path))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             path = (*prefix, str(i))
             lines[path] = item.start_mark.line + 1
-            lines.update(_field_lines(item, path))
+            lines.update(field_lines(item, path))
     return lines
 
 

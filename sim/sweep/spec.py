@@ -22,7 +22,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError
 
 from sim.record.trajectories import MARKET_COLUMNS, VENDOR_COLUMNS
 from sim.scenario.calendar import month_at, month_index
-from sim.scenario.loading import Problem, ScenarioError, load_scenario, scenario_from_dict
+from sim.scenario.loading import Problem, ScenarioError, field_lines, load_scenario, scenario_from_dict
 from sim.scenario.schema import Scenario, Strict
 from sim.sweep.models import Model, assignment, resolve_model
 from sim.sweep.outcomes import OutcomeSpec
@@ -308,23 +308,7 @@ def _read(path: Path) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int]]:
         ) from None
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields at the top level")])
-    return text, data, _field_lines(node)
-
-
-def _field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Each field path's line in the file (keys kept whole: a parameter's dotted name is one key)."""
-    lines: dict[tuple[str, ...], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = (*prefix, str(key_node.value))
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_field_lines(value_node, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            path = (*prefix, str(i))
-            lines[path] = item.start_mark.line + 1
-            lines.update(_field_lines(item, path))
-    return lines
+    return text, data, field_lines(node)
 
 
 def _line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
