@@ -185,6 +185,15 @@ def _extends_problem(layer: _Layer, message: str) -> ScenarioError:
 
 
 def _read_file(path: Path) -> _Layer:
+    _, data, lines = read_yaml_mapping(path, "scenario")
+    return _Layer(path, data, lines)
+
+
+def read_yaml_mapping(path: Path, kind: str) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int]]:
+    """A YAML file's text, its top-level mapping and each field's line; a ScenarioError otherwise.
+
+    Shared by scenario and sweep files so both report unreadable files and bad YAML alike.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -196,12 +205,12 @@ def _read_file(path: Path) -> _Layer:
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark else None
         raise ScenarioError([Problem(str(path), "", f"not valid YAML: {reason}", line)]) from None
     if not isinstance(data, dict):
-        raise ScenarioError([Problem(str(path), "", "expected a mapping of scenario fields at the top level")])
-    return _Layer(path, data, field_lines(node))
+        raise ScenarioError([Problem(str(path), "", f"expected a mapping of {kind} fields at the top level")])
+    return text, data, field_lines(node)
 
 
 def field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from sim.record.trajectories import MARKET_COLUMNS, VENDOR_COLUMNS
 from sim.scenario.calendar import month_at, month_index
-from sim.scenario.loading import Problem, ScenarioError, field_lines, load_scenario, scenario_from_dict
+from sim.scenario.loading import Problem, ScenarioError, load_scenario, read_yaml_mapping, scenario_from_dict
 from sim.scenario.schema import Scenario, Strict
 from sim.sweep.models import Model, assignment, resolve_model
 from sim.sweep.outcomes import OutcomeSpec
@@ -291,24 +290,7 @@ class _Located:
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(
-            [Problem(str(path), "", f"not valid YAML: {reason}", mark.line + 1 if mark else None)]
-        ) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields at the top level")])
-    return text, data, field_lines(node)
+    return read_yaml_mapping(path, "sweep")
 
 
 def _line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
