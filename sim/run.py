@@ -45,6 +45,11 @@ class RunResult:
         return self.record.market
 
     @property
+    def families(self) -> pd.DataFrame:
+        """Tokens per day by model family, host vendor and mode (families.csv)."""
+        return self.record.families
+
+    @property
     def vendor_ids(self) -> list[str]:
         return self.record.vendor_ids
 
@@ -81,6 +86,6 @@ def run(
     return RunResult(
         scenario=scenario,
         seed=scenario.seed,
-        record=record(model.ledger, model.vendors.ids, scenario.start),
+        record=record(model.ledger, model.vendors.ids, scenario.start, model.families.ids),
         mode=mode,
     )

@@ -1,9 +1,15 @@
-"""The month's books: tokens served, revenue and costs per vendor, from the agents' state.
+"""The month's books: what each vendor was asked for, what its GPUs served, and what it billed.
 
-Definitions (docs/ODD.md, "Accounting"): external API tokens are developers' and
-enterprises' model-API tokens (the IDC basis); headline tokens add the vendor's own apps;
-private tokens run on open weights a vendor hosts for an enterprise. When demand exceeds
-capacity every stream of that vendor is served the same fraction.
+Order: every stream's demand is turned into GPU-hours (tokens / tokens per GPU-hour, or
+GPU-hours rented); each vendor's GPUs serve the streams in its allocation order; every
+customer is served its stream's fraction and billed for what it was served, at the price
+its class pays. Revenue is always a price times a served quantity:
+  MaaS  = tokens served x list price (developers) or contract price (enterprises)
+  IaaS  = GPU-hours served x GPU-hour price (labs, private deployments, fine-tuning,
+          self-hosting developers)
+  PaaS  = platform fee x enterprise size (not GPU-bound)
+Costs are GPU-hours used x the vendor's GPU-hour cost, per stream. Definitions in
+docs/ODD.md ("Accounting").
 """
 
 from __future__ import annotations
@@ -12,14 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.demand import demand_multiplier, developer_tokens, usage_trend
+from sim.model.demand import developer_tokens
+from sim.model.developer_choice import API_MODE, SELF_HOST
 from sim.model.developers import DeveloperPopulation
-from sim.model.enterprises import EnterprisePopulation
+from sim.model.enterprises import EnterprisePopulation, Purchases
+from sim.model.families import FamilyBook
+from sim.model.gpus import API_STREAM, FIRST_PARTY, IAAS, allocate, service_levels
+from sim.model.labs import LabPopulation
 from sim.model.procurement import API, PRIVATE
-from sim.model.supply import service_level
 from sim.model.vendors import VendorBook
 from sim.scenario.calendar import DAYS_PER_MONTH
 from sim.scenario.schema import Scenario
+
+THOUSANDS_A_MONTH = DAYS_PER_MONTH / 1000.0  # tokens/day x this x yuan/1k tokens = yuan/month
 
 
 @dataclass(frozen=True)
@@ -28,19 +39,37 @@ class MonthAccounts:
 
     month: int
     active: np.ndarray
-    price: np.ndarray  # yuan / 1k tokens
-    unit_cost: np.ndarray  # yuan / 1k tokens
-    capacity: np.ndarray  # tokens / day
-    service_level: np.ndarray  # fraction of demand served
-    developer_api_tokens: np.ndarray  # tokens / day
-    enterprise_api_tokens: np.ndarray  # tokens / day
-    private_tokens: np.ndarray  # tokens / day
-    first_party_tokens: np.ndarray  # tokens / day
-    api_revenue: np.ndarray  # yuan / month, developers' token spend
-    enterprise_revenue: np.ndarray  # yuan / month, API platform contracts
-    private_revenue: np.ndarray  # yuan / month, IaaS for private deployments
-    serving_cost: np.ndarray  # yuan / month: tokens at unit cost plus enterprise service costs
-    developers: np.ndarray  # real developer accounts
+    price: np.ndarray  # yuan / 1k tokens, posted list price
+    contract_price: np.ndarray  # yuan / 1k tokens, enterprises
+    gpu_hour_price: np.ndarray  # yuan / GPU-hour
+    gpu_hour_cost: np.ndarray  # yuan / GPU-hour
+    unit_cost: np.ndarray  # yuan / 1k API tokens
+    tokens_per_gpu_hour: np.ndarray
+    gpus: np.ndarray  # GPU-equivalents
+    gpu_hours_available: np.ndarray  # a month
+    gpu_demand: np.ndarray  # [vendors, streams] GPU-hours asked for
+    gpu_hours: np.ndarray  # [vendors, streams] GPU-hours served
+    developer_api_tokens: np.ndarray  # tokens / day, served
+    enterprise_api_tokens: np.ndarray
+    private_tokens: np.ndarray  # enterprises' private deployments
+    self_hosted_tokens: np.ndarray  # developers self-hosting open weights
+    first_party_tokens: np.ndarray
+    lab_gpu_hours: np.ndarray  # a month, served
+    private_gpu_hours: np.ndarray
+    finetune_gpu_hours: np.ndarray
+    self_host_gpu_hours: np.ndarray
+    maas_developer_revenue: np.ndarray  # yuan / month
+    maas_enterprise_revenue: np.ndarray
+    iaas_lab_revenue: np.ndarray
+    iaas_private_revenue: np.ndarray
+    iaas_finetune_revenue: np.ndarray
+    iaas_self_host_revenue: np.ndarray
+    paas_revenue: np.ndarray
+    family_api_tokens: np.ndarray  # [vendors, families] tokens / day, external API
+    family_private_tokens: np.ndarray  # [vendors, families] private + self-hosted
+    family_first_party_tokens: np.ndarray  # [vendors, families]
+    developers: np.ndarray  # real developer accounts (API and self-hosting)
+    developers_self_hosting: np.ndarray
     enterprises_api: np.ndarray  # real enterprises
     enterprises_private: np.ndarray
     switches_out: np.ndarray  # real developer accounts
@@ -53,8 +82,39 @@ class MonthAccounts:
         return self.developer_api_tokens + self.enterprise_api_tokens
 
     @property
+    def service_level(self) -> np.ndarray:
+        """Fraction of API token demand served."""
+        return service_levels(self.gpu_hours, self.gpu_demand)[:, API_STREAM]
+
+    @property
+    def iaas_service_level(self) -> np.ndarray:
+        return service_levels(self.gpu_hours, self.gpu_demand)[:, IAAS]
+
+    @property
+    def maas_revenue(self) -> np.ndarray:
+        return self.maas_developer_revenue + self.maas_enterprise_revenue
+
+    @property
+    def iaas_revenue(self) -> np.ndarray:
+        return (
+            self.iaas_lab_revenue + self.iaas_private_revenue + self.iaas_finetune_revenue + self.iaas_self_host_revenue
+        )
+
+    @property
     def revenue(self) -> np.ndarray:
-        return self.api_revenue + self.enterprise_revenue + self.private_revenue
+        return self.maas_revenue + self.iaas_revenue + self.paas_revenue
+
+    @property
+    def maas_cost(self) -> np.ndarray:
+        return self.gpu_hours[:, API_STREAM] * self.gpu_hour_cost
+
+    @property
+    def iaas_cost(self) -> np.ndarray:
+        return self.gpu_hours[:, IAAS] * self.gpu_hour_cost
+
+    @property
+    def first_party_cost(self) -> np.ndarray:
+        return self.gpu_hours[:, FIRST_PARTY] * self.gpu_hour_cost
 
 
 def share_of(values: np.ndarray) -> np.ndarray:
@@ -63,65 +123,127 @@ def share_of(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64) / total if total > 0 else np.zeros(len(values))
 
 
-def close_month(
+@dataclass(frozen=True)
+class Demand:
+    """What every stream asks of each vendor this month, before GPUs are allocated."""
+
+    developer_api_tokens: np.ndarray  # tokens/day
+    self_hosted_tokens: np.ndarray  # tokens/day
+    self_host_gpu_hours: np.ndarray  # a month
+    enterprise: Purchases
+    lab_gpu_hours: np.ndarray
+    first_party_tokens: np.ndarray
+
+
+def month_demand(
     month: int,
     scenario: Scenario,
     book: VendorBook,
     developers: DeveloperPopulation,
-    enterprises: EnterprisePopulation,
-) -> MonthAccounts:
-    """Serve demand within capacity and book revenue and cost for every vendor."""
-    dev, ent = scenario.developers, scenario.enterprises
-    n = book.count
-    trend = usage_trend(dev.usage_growth, month)
+    purchases: Purchases,
+    labs: LabPopulation,
+) -> Demand:
+    """Every stream's wanted quantity per vendor (developers' tokens grow as their price falls)."""
+    dev = scenario.developers
+    _, sizes = developers.tally(book.count)
+    efficiency = scenario.serving.private_efficiency
 
-    developer_counts, developer_sizes = developers.tally(n)
-    dev_demand = developer_tokens(
-        developer_sizes,
-        book.posted,
-        month,
-        dev.tokens_per_day,
-        dev.reference_price,
-        dev.demand_elasticity,
-        dev.demand_cap,
-        dev.usage_growth,
+    def tokens(size: np.ndarray, price: np.ndarray) -> np.ndarray:
+        return developer_tokens(
+            size, price, month, dev.tokens_per_day, dev.reference_price, dev.demand_elasticity, dev.usage_growth
+        )
+
+    self_hosted = tokens(sizes[:, SELF_HOST], book.self_host_cost(efficiency))
+    return Demand(
+        developer_api_tokens=tokens(sizes[:, API_MODE], book.posted),
+        self_hosted_tokens=self_hosted,
+        self_host_gpu_hours=self_hosted * DAYS_PER_MONTH / book.self_host_tokens_per_gpu_hour(efficiency),
+        enterprise=purchases,
+        lab_gpu_hours=labs.gpu_hours(),
+        first_party_tokens=book.first_party_demand,
     )
-    budget = enterprises.by_vendor_and_mode(n, enterprises.spend)
-    ent_multiplier = demand_multiplier(book.posted, dev.reference_price, ent.demand_elasticity, ent.demand_cap)
-    ent_demand = budget[:, API] * ent.tokens_per_yuan * trend * ent_multiplier
-    private_demand = budget[:, PRIVATE] * ent.tokens_per_yuan * trend
-    first_party = book.first_party * book.active
 
-    served = service_level(dev_demand + ent_demand + private_demand + first_party, book.capacity)
-    dev_tokens, ent_tokens, private_tokens = dev_demand * served, ent_demand * served, private_demand * served
-    tokens_per_month = DAYS_PER_MONTH / 1000.0
-    api_revenue = dev_tokens * book.posted * tokens_per_month
-    private_revenue = budget[:, PRIVATE] * ent.private_spend_multiplier
-    token_cost = (dev_tokens + ent_tokens) * book.unit_cost * tokens_per_month  # private GPUs: in the IaaS cost
-    serving_cost = token_cost + ent.service_cost_share * (budget[:, API] + private_revenue)
 
-    counts = enterprises.by_vendor_and_mode(n, enterprises.weight)
-    out, joined = developers.switches(n)
+def gpu_demand(demand: Demand, book: VendorBook) -> np.ndarray:
+    """GPU-hours each stream asks of each vendor this month, [vendors, streams]."""
+    per_token = DAYS_PER_MONTH / book.tokens_per_gpu_hour
+    ent = demand.enterprise
+    streams = np.zeros((book.count, 3))
+    streams[:, FIRST_PARTY] = demand.first_party_tokens * per_token
+    streams[:, API_STREAM] = (demand.developer_api_tokens + ent.api_tokens) * per_token
+    streams[:, IAAS] = (
+        demand.lab_gpu_hours + ent.private_gpu_hours + ent.finetune_gpu_hours + demand.self_host_gpu_hours
+    )
+    return streams * book.active[:, None]
+
+
+def close_month(
+    month: int,
+    scenario: Scenario,
+    book: VendorBook,
+    families: FamilyBook,
+    developers: DeveloperPopulation,
+    enterprises: EnterprisePopulation,
+    purchases: Purchases,
+    labs: LabPopulation,
+) -> MonthAccounts:
+    """Serve every stream within each vendor's GPUs and bill what was served."""
+    demand = month_demand(month, scenario, book, developers, purchases, labs)
+    asked = gpu_demand(demand, book)
+    available = book.gpus * scenario.serving.usable_hours * book.active
+    served_hours = allocate(asked, available, book.allocation)
+    service = service_levels(served_hours, asked)
+    api, iaas, own = service[:, API_STREAM], service[:, IAAS], service[:, FIRST_PARTY]
+
+    ent = demand.enterprise
+    dev_tokens, ent_tokens = demand.developer_api_tokens * api, ent.api_tokens * api
+    private_tokens, self_hosted = ent.private_tokens * iaas, demand.self_hosted_tokens * iaas
+    first_party = demand.first_party_tokens * own
+    lab_hours, private_hours = demand.lab_gpu_hours * iaas, ent.private_gpu_hours * iaas
+    finetune_hours, self_host_hours = ent.finetune_gpu_hours * iaas, demand.self_host_gpu_hours * iaas
+
+    counts, _ = developers.tally(book.count)
+    ent_counts = enterprises.by_vendor_and_mode(book.count, enterprises.weight)
+    out, joined = developers.switches(book.count)
+    own_family = families.owner[None, :] == np.arange(book.count)[:, None]
     return MonthAccounts(
         month=month,
         active=book.active.copy(),
         price=book.posted.copy(),
-        unit_cost=book.unit_cost.copy(),
-        capacity=book.capacity.copy(),
-        service_level=served,
+        contract_price=book.contract_price,
+        gpu_hour_price=book.gpu_hour_price.copy(),
+        gpu_hour_cost=book.gpu_hour_cost.copy(),
+        unit_cost=book.unit_cost,
+        tokens_per_gpu_hour=book.tokens_per_gpu_hour,
+        gpus=book.gpus,
+        gpu_hours_available=available,
+        gpu_demand=asked,
+        gpu_hours=served_hours,
         developer_api_tokens=dev_tokens,
         enterprise_api_tokens=ent_tokens,
         private_tokens=private_tokens,
-        first_party_tokens=first_party * served,
-        api_revenue=api_revenue,
-        enterprise_revenue=budget[:, API].copy(),
-        private_revenue=private_revenue,
-        serving_cost=serving_cost,
-        developers=developer_counts,
-        enterprises_api=counts[:, API].copy(),
-        enterprises_private=counts[:, PRIVATE].copy(),
+        self_hosted_tokens=self_hosted,
+        first_party_tokens=first_party,
+        lab_gpu_hours=lab_hours,
+        private_gpu_hours=private_hours,
+        finetune_gpu_hours=finetune_hours,
+        self_host_gpu_hours=self_host_hours,
+        maas_developer_revenue=dev_tokens * THOUSANDS_A_MONTH * book.posted,
+        maas_enterprise_revenue=ent_tokens * THOUSANDS_A_MONTH * book.contract_price,
+        iaas_lab_revenue=lab_hours * book.gpu_hour_price,
+        iaas_private_revenue=private_hours * book.gpu_hour_price,
+        iaas_finetune_revenue=finetune_hours * book.gpu_hour_price,
+        iaas_self_host_revenue=self_host_hours * book.gpu_hour_price,
+        paas_revenue=ent.platform_fees * book.active,
+        family_api_tokens=(dev_tokens + ent_tokens)[:, None] * families.api_mix(),
+        family_private_tokens=(private_tokens + self_hosted)[:, None] * families.private_mix()[None, :],
+        family_first_party_tokens=first_party[:, None] * own_family,
+        developers=counts.sum(axis=1),
+        developers_self_hosting=counts[:, SELF_HOST].copy(),
+        enterprises_api=ent_counts[:, API].copy(),
+        enterprises_private=ent_counts[:, PRIVATE].copy(),
         switches_out=out,
         switches_in=joined,
-        developers_adopted=float(developer_counts.sum()),
-        enterprises_adopted=float(counts.sum()),
+        developers_adopted=float(counts.sum()),
+        enterprises_adopted=float(ent_counts.sum()),
     )

@@ -14,8 +14,7 @@ import mesa
 import numpy as np
 
 from sim.model.choice import with_stay_bonus
-from sim.model.demand import developer_tokens
-from sim.model.developer_choice import stay_bonus, vendor_utilities
+from sim.model.developer_choice import SELF_HOST, current_option, stay_bonus, vendor_utilities
 from sim.model.lock_in import lock_in
 from sim.model.procurement import MODES, option_utilities, with_migration_cost
 
@@ -40,8 +39,12 @@ class VendorAgent(mesa.Agent):
         return float(self.model.vendors.unit_cost[self.index])
 
     @property
-    def capacity(self) -> float:
-        return float(self.model.vendors.capacity[self.index])
+    def gpus(self) -> float:
+        return float(self.model.vendors.gpus[self.index])
+
+    @property
+    def gpu_hour_price(self) -> float:
+        return float(self.model.vendors.gpu_hour_price[self.index])
 
     @property
     def active(self) -> bool:
@@ -52,6 +55,31 @@ class VendorAgent(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"VendorAgent({self.vendor_id!r}, price={self.price:.4g})"
+
+
+class LabAgent(mesa.Agent):
+    """A model lab: rents GPUs and, at renewal, re-splits them across clouds."""
+
+    def __init__(self, model: MarketModel, row: int):
+        super().__init__(model)
+        self.row = row
+        self.lab_id = model.labs.ids[row]
+
+    @property
+    def gpus(self) -> float:
+        return float(self.model.labs.gpus[self.row])
+
+    @property
+    def split(self) -> dict[str, float]:
+        """Fraction of its rented GPUs on each vendor."""
+        return dict(zip(self.model.vendors.ids, self.model.labs.split[self.row].tolist(), strict=True))
+
+    def step(self) -> None:
+        model = self.model
+        model.labs.step_rows(np.array([self.row]), model.lab_offer, model.month, model.vendor_left_labs())
+
+    def __repr__(self) -> str:
+        return f"LabAgent({self.lab_id!r}, gpus={self.gpus:.0f})"
 
 
 class DeveloperAgent(mesa.Agent):
@@ -102,39 +130,31 @@ class DeveloperAgent(mesa.Agent):
         return float(self._population.quality_sensitivity[self.row])
 
     @property
-    def tokens_per_day(self) -> float:
-        """Real tokens/day served to the accounts this agent stands for, this month (0 if none)."""
-        code = int(self._population.vendor[self.row])
-        if code < 0 or not self.model.ledger:
-            return 0.0
-        dev = self.model.spec.developers
-        served = self.model.ledger[-1].service_level[code]
-        tokens = developer_tokens(
-            self.size,
-            self.model.vendors.posted[code],
-            self.model.month,
-            dev.tokens_per_day,
-            dev.reference_price,
-            dev.demand_elasticity,
-            dev.demand_cap,
-            dev.usage_growth,
-        )
-        return float(tokens * served * self.represents)
+    def self_hosting(self) -> bool:
+        """Whether it runs open weights on rented GPUs rather than buying its vendor's API."""
+        return int(self._population.vendor[self.row]) >= 0 and int(self._population.mode[self.row]) == SELF_HOST
 
     def utilities(self) -> dict[str, float]:
-        """Systematic utility of each vendor this month, with the switching cost on the current one."""
+        """Systematic utility of each option this month (vendor ids for APIs, `id/self-host` for
+        self-hosting on that vendor's GPUs), with the switching cost on the current one."""
         month = self.model.developer_month
         rows = np.array([self.row])
-        current = self._population.vendor[rows].astype(np.int64)
+        population = self._population
+        n_vendors = self.model.vendors.count
         utilities = vendor_utilities(
-            self._population.price_sensitivity[rows],
-            self._population.quality_sensitivity[rows],
+            population.price_sensitivity[rows],
+            population.quality_sensitivity[rows],
+            population.size[rows],
             month.offer,
             month.tastes,
         )
-        bonus = stay_bonus(current, self._population.tenure[rows], month.offer, month.tastes)
+        vendor = population.vendor[rows].astype(np.int64)
+        bonus = stay_bonus(vendor, population.tenure[rows], month.offer, month.tastes)
+        current = current_option(vendor, population.mode[rows].astype(np.int64), n_vendors)
         utilities = with_stay_bonus(utilities, current, bonus)[0]
-        return dict(zip(self.model.vendors.ids, utilities.tolist(), strict=True))
+        ids = self.model.vendors.ids
+        options = [*ids, *(f"{vendor}/self-host" for vendor in ids)]
+        return dict(zip(options, utilities.tolist(), strict=True))
 
     def step(self) -> None:
         self._population.step_rows(np.array([self.row]), self.model.developer_month)
@@ -174,8 +194,9 @@ class EnterpriseAgent(mesa.Agent):
         return int(self._population.months_left[self.row])
 
     @property
-    def budget(self) -> float:
-        return float(self._population.budget[self.row])
+    def size(self) -> float:
+        """Relative size: its use and its budget scale with it."""
+        return float(self._population.size[self.row])
 
     @property
     def represents(self) -> float:
@@ -195,6 +216,7 @@ class EnterpriseAgent(mesa.Agent):
         utilities = option_utilities(
             self._population.incumbent[rows].astype(np.int64),
             self._population.sovereign[rows],
+            self._population.size[rows],
             month.offer,
             month.tastes,
         )

@@ -1,9 +1,13 @@
-"""What a developer weighs when it picks a model-API vendor.
+"""What a developer weighs when it picks how to get tokens: a vendor's API, or self-hosting.
 
-Utility of vendor j for developer i:
-    U_ij = -beta_i * log(price_j) + gamma_i * quality_j + eta * developer_share_j
-           + rho * log(service_level_j)
-plus a switching cost (base + weight * lock-in) on the current vendor. Vendors out of the
+Options are the V vendors' APIs (option j) and, for a developer large enough to run its own
+deployment while an open-weight model exists, self-hosting open weights on vendor j's
+rented GPUs (option V + j). Utility for developer i:
+    API j:        -beta_i * log(price_j) + gamma_i * quality_j + eta * ecosystem_share_j
+                  + rho * log(api_service_j)
+    self-host j:  -beta_i * log(self-host cost per 1k tokens on j) + gamma_i * open_quality
+                  + effort + rho * log(iaas_service_j)
+plus a switching cost (base + weight * lock-in) on the current option. Vendors out of the
 market get -inf.
 """
 
@@ -16,17 +20,22 @@ import numpy as np
 from sim.model.choice import choose, with_stay_bonus
 from sim.model.lock_in import lock_in, switching_cost
 
+API_MODE, SELF_HOST = 0, 1
+
 
 @dataclass(frozen=True)
 class DeveloperOffer:
-    """The vendor attributes every developer sees this month (last month's shares and service)."""
+    """The options every developer sees this month (last month's shares and service)."""
 
     log_price: np.ndarray
     quality: np.ndarray
-    developer_share: np.ndarray
+    ecosystem_share: np.ndarray  # last month's share of headline tokens (API + own apps)
     log_service: np.ndarray
     active: np.ndarray
     stickiness: np.ndarray
+    log_self_host_cost: np.ndarray  # yuan/1k tokens on each vendor's rented GPUs
+    open_quality: float  # best open-weight model (-inf: none exists)
+    log_iaas_service: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -36,19 +45,41 @@ class DeveloperTastes:
     switching_cost: float
     lock_in_rate: float
     lock_in_weight: float
+    self_host_min_size: float
+    self_host_effort: float
 
 
-def vendor_utilities(beta: np.ndarray, gamma: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
-    """Systematic utility of each vendor for each developer, [developers, vendors]."""
-    common = tastes.ecosystem_weight * offer.developer_share + tastes.reliability_weight * offer.log_service
-    vendor_terms = np.where(offer.active, common, -np.inf)  # -inf marks vendors out of the market
-    # Built vendor-major ([vendors, developers] in memory, returned transposed): the choice
-    # reduces over vendors, which is then a pass over contiguous columns, several times faster.
+def vendor_utilities(
+    beta: np.ndarray, gamma: np.ndarray, size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes
+) -> np.ndarray:
+    """Systematic utility of each option for each developer, [developers, 2 * vendors]."""
+    n_vendors = offer.log_price.shape[0]
+    api_common = tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service
+    host_common = tastes.self_host_effort + tastes.reliability_weight * offer.log_iaas_service
+    # Built option-major ([options, developers] in memory, returned transposed): the choice
+    # reduces over options, which is then a pass over contiguous columns, several times faster.
     # float32 is ample for utilities of order 10 and halves the memory traffic.
-    utilities = np.multiply.outer((-offer.log_price).astype(np.float32), beta.astype(np.float32, copy=False))
-    utilities += np.multiply.outer(offer.quality.astype(np.float32), gamma.astype(np.float32, copy=False))
-    utilities += vendor_terms[:, None].astype(np.float32)
+    beta32, gamma32 = beta.astype(np.float32, copy=False), gamma.astype(np.float32, copy=False)
+    utilities = np.empty((2 * n_vendors, beta.shape[0]), dtype=np.float32)
+    api = utilities[:n_vendors]
+    np.multiply.outer((-offer.log_price).astype(np.float32), beta32, out=api)
+    api += np.multiply.outer(offer.quality.astype(np.float32), gamma32)
+    api += np.where(offer.active, api_common, -np.inf)[:, None].astype(np.float32)
+    host = utilities[n_vendors:]
+    can_host = np.isfinite(offer.open_quality)
+    if can_host:
+        np.multiply.outer((-offer.log_self_host_cost).astype(np.float32), beta32, out=host)
+        host += (np.float32(offer.open_quality) * gamma32)[None, :]
+        host += np.where(offer.active, host_common, -np.inf)[:, None].astype(np.float32)
+        host[:, size < tastes.self_host_min_size] = -np.inf
+    else:
+        host.fill(-np.inf)
     return utilities.T
+
+
+def current_option(vendor: np.ndarray, mode: np.ndarray, n_vendors: int) -> np.ndarray:
+    """Option index of each developer's current choice (-1: none)."""
+    return np.where(vendor >= 0, vendor + n_vendors * np.maximum(mode, 0), -1)
 
 
 def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
@@ -60,16 +91,20 @@ def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, t
     return np.where(has_vendor, cost, 0.0)
 
 
-def choose_vendor(
+def choose_option(
     beta: np.ndarray,
     gamma: np.ndarray,
-    current: np.ndarray,
+    size: np.ndarray,
+    current_vendor: np.ndarray,
+    current_mode: np.ndarray,
     tenure: np.ndarray,
     uniforms: np.ndarray,
     offer: DeveloperOffer,
     tastes: DeveloperTastes,
 ) -> np.ndarray:
-    """The vendor each developer picks (current = -1 for a newcomer or a forced move)."""
-    utilities = vendor_utilities(beta, gamma, offer, tastes)
-    bonus = stay_bonus(current, tenure, offer, tastes)
+    """The option each developer picks (current_vendor = -1 for a newcomer or a forced move)."""
+    n_vendors = offer.log_price.shape[0]
+    utilities = vendor_utilities(beta, gamma, size, offer, tastes)
+    bonus = stay_bonus(current_vendor, tenure, offer, tastes)
+    current = current_option(current_vendor, current_mode, n_vendors)
     return choose(with_stay_bonus(utilities, current, bonus), uniforms)

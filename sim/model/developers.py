@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.adoption import adopts
-from sim.model.developer_choice import DeveloperOffer, DeveloperTastes, choose_vendor
+from sim.model.developer_choice import API_MODE, DeveloperOffer, DeveloperTastes, choose_option
 from sim.model.traits import draw, draw_size_biased
 from sim.scenario.schema import Developers
 
@@ -52,7 +52,7 @@ class DeveloperMonth:
 
 
 class DeveloperPopulation:
-    """State of every developer agent: tastes, size, vendor and tenure with it."""
+    """State of every developer agent: tastes, size, vendor, mode (API or self-hosted) and tenure."""
 
     def __init__(self, count: int, spec: Developers, rng: np.random.Generator, size_weighted: bool = True):
         self.count = count
@@ -66,6 +66,7 @@ class DeveloperPopulation:
         self.quality_sensitivity = draw(spec.quality_sensitivity, count, rng)
         self.queue_position = rng.random(count, dtype=np.float32)
         self.vendor = np.full(count, NOT_ADOPTED, dtype=np.int8)
+        self.mode = np.full(count, API_MODE, dtype=np.int8)
         self.tenure = np.zeros(count, dtype=np.int16)
         self.moved_from = np.full(count, NOT_ADOPTED, dtype=np.int8)
 
@@ -73,17 +74,30 @@ class DeveloperPopulation:
         """Initial adopters (the front of the queue) pick a vendor by the usual rule."""
         rows = np.flatnonzero(self.queue_position < fraction)
         current = np.full(rows.size, NOT_ADOPTED, dtype=np.int64)
-        picks = choose_vendor(
+        picks = self._choose(rows, current, np.zeros(rows.size, dtype=np.int64), np.zeros(rows.size), month)
+        self.vendor[rows], self.mode[rows] = self._split(picks, month)
+        self.tenure[rows] = tenure[rows]
+
+    def _choose(
+        self, rows: np.ndarray, vendor: np.ndarray, mode: np.ndarray, tenure: np.ndarray, month: DeveloperMonth
+    ) -> np.ndarray:
+        return choose_option(
             self.price_sensitivity[rows],
             self.quality_sensitivity[rows],
-            current,
-            np.zeros(rows.size),
+            self.size[rows],
+            vendor,
+            mode,
+            tenure,
             month.choice_draws[rows],
             month.offer,
             month.tastes,
         )
-        self.vendor[rows] = picks
-        self.tenure[rows] = tenure[rows]
+
+    @staticmethod
+    def _split(picks: np.ndarray, month: DeveloperMonth) -> tuple[np.ndarray, np.ndarray]:
+        """Option indices -> (vendor, mode); -1 stays -1 (nothing available)."""
+        n_vendors = month.offer.log_price.shape[0]
+        return np.where(picks >= 0, picks % n_vendors, picks), np.where(picks >= 0, picks // n_vendors, API_MODE)
 
     def begin_month(self) -> None:
         self.moved_from.fill(NOT_ADOPTED)
@@ -114,31 +128,35 @@ class DeveloperPopulation:
 
         choosers = np.flatnonzero(newcomer | reviewing)
         chosen = index[choosers]
-        picks = choose_vendor(
-            self.price_sensitivity[chosen],
-            self.quality_sensitivity[chosen],
+        mode_before = self.mode[index].astype(np.int64)
+        picks = self._choose(
+            chosen,
             np.where(gone, NOT_ADOPTED, before)[choosers],
+            mode_before[choosers],
             self.tenure[chosen],
-            month.choice_draws[chosen],
-            month.offer,
-            month.tastes,
+            month,
         )
-        after = before.copy()
-        after[choosers] = picks
+        picked_vendor, picked_mode = self._split(picks, month)
+        after, mode_after = before.copy(), mode_before.copy()
+        after[choosers], mode_after[choosers] = picked_vendor, picked_mode
         after[leaving] = EXITED
-        changed = after != before
+        changed = (after != before) | (mode_after != mode_before)
 
         self.vendor[index] = after
+        self.mode[index] = mode_after
         self.tenure[rows] += adopted
         self.tenure[index[changed]] = 0
-        self.moved_from[index] = np.where(was_adopted & changed & ~leaving, before, NOT_ADOPTED)
+        moved = was_adopted & (after != before) & ~leaving
+        self.moved_from[index] = np.where(moved, before, NOT_ADOPTED)
 
     def tally(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
-        """Real developer accounts and their summed sizes per vendor, in one pass."""
-        codes = self.vendor.astype(np.intp) + 2  # shift so the non-adopters' codes -2, -1 get bins of their own
-        counts = np.bincount(codes, weights=self.weight, minlength=n_vendors + 2)[2 : n_vendors + 2]
-        sizes = np.bincount(codes, weights=self.mass, minlength=n_vendors + 2)[2 : n_vendors + 2]
-        return counts, sizes
+        """Real developer accounts and their summed sizes per [vendor, mode], in one pass each."""
+        # option code 2 + vendor + V * mode; the non-adopters' codes -2, -1 land in bins 0 and 1
+        codes = self.vendor.astype(np.intp) + 2 + n_vendors * (self.mode.astype(np.intp) * (self.vendor >= 0))
+        bins = 2 + 2 * n_vendors
+        counts = np.bincount(codes, weights=self.weight, minlength=bins)[2:bins]
+        sizes = np.bincount(codes, weights=self.mass, minlength=bins)[2:bins]
+        return counts.reshape(2, n_vendors).T, sizes.reshape(2, n_vendors).T
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""

@@ -11,11 +11,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.developers import Rows, absolute_rows
-from sim.model.procurement import EnterpriseOffer, ProcurementTastes, choose_option
+from sim.model.procurement import PRIVATE, EnterpriseOffer, ProcurementTastes, bills, budget_fraction, choose_option
 from sim.model.traits import categorical, draw, draw_size_biased
 from sim.scenario.schema import Enterprises
 
 NONE = -1
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """Real enterprises' wanted quantities per vendor this month, within budgets, before rationing."""
+
+    api_tokens: np.ndarray  # tokens/day
+    private_tokens: np.ndarray  # tokens/day
+    private_gpu_hours: np.ndarray  # a month
+    finetune_gpu_hours: np.ndarray  # a month
+    platform_fees: np.ndarray  # yuan/month (PaaS: not GPU-bound, billed whatever the service level)
 
 
 @dataclass(frozen=True)
@@ -25,13 +36,14 @@ class EnterpriseMonth:
     offer: EnterpriseOffer
     tastes: ProcurementTastes
     adoption_rate: float
+    potential: float
     contract_months: int
     event_draws: np.ndarray
     choice_draws: np.ndarray
 
 
 class EnterprisePopulation:
-    """State of every enterprise agent: budget, incumbent cloud, current vendor, mode and contract."""
+    """State of every enterprise agent: size, sector, incumbent cloud, current vendor, mode and contract."""
 
     def __init__(
         self,
@@ -43,11 +55,10 @@ class EnterprisePopulation:
     ):
         self.count = count
         if size_weighted:
-            self.budget, relative_weight = draw_size_biased(spec.budget, count, rng)
+            self.size, relative_weight = draw_size_biased(spec.size, count, rng)
         else:
-            self.budget, relative_weight = draw(spec.budget, count, rng), np.ones(count, dtype=np.float32)
+            self.size, relative_weight = draw(spec.size, count, rng), np.ones(count, dtype=np.float32)
         self.weight = relative_weight.astype(np.float64) * (spec.population / count)  # real enterprises per agent
-        self.spend = self.weight * self.budget  # yuan/month of real budgets per agent
         self.incumbent = categorical(incumbency, count, rng)
         self.sovereign = rng.random(count) < spec.sovereignty_need
         self.queue_position = rng.random(count, dtype=np.float32)
@@ -69,7 +80,8 @@ class EnterprisePopulation:
         vendor = self.vendor[rows].astype(np.int64)
         adopted = vendor >= 0
         vendor_gone = adopted & ~month.offer.active[np.maximum(vendor, 0)]
-        newcomer = ~adopted & (month.event_draws[rows] < month.adoption_rate)
+        in_potential = self.queue_position[rows] < month.potential
+        newcomer = ~adopted & in_potential & (month.event_draws[rows] < month.adoption_rate)
         renewing = adopted & ((self.months_left[rows] <= 1) | vendor_gone)
 
         choosers = np.flatnonzero(newcomer | renewing)
@@ -85,6 +97,7 @@ class EnterprisePopulation:
         picks = choose_option(
             self.incumbent[rows].astype(np.int64),
             self.sovereign[rows],
+            self.size[rows],
             current,
             month.choice_draws[rows],
             month.offer,
@@ -95,8 +108,29 @@ class EnterprisePopulation:
         self.mode[rows] = np.where(chosen, picks % 2, NONE)
         self.months_left[rows] = month.contract_months
 
+    def purchases(self, offer: EnterpriseOffer, n_vendors: int) -> Purchases:
+        """What the adopted enterprises want to buy this month from each vendor, within their budgets."""
+        rows = np.flatnonzero(self.vendor >= 0)
+        vendor, mode = self.vendor[rows].astype(np.intp), self.mode[rows]
+        wanted = bills(self.size[rows], offer)
+        pick = (np.arange(rows.size), vendor)
+        private = mode == PRIVATE
+        cost = np.where(private, wanted.private_cost[pick], wanted.api_cost[pick])
+        scale = budget_fraction(cost, self.size[rows], offer.budget) * self.weight[rows]
+
+        def per_vendor(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+            return np.bincount(vendor, weights=values * scale * where, minlength=n_vendors)[:n_vendors]
+
+        return Purchases(
+            api_tokens=per_vendor(wanted.api_tokens[pick], ~private),
+            private_tokens=per_vendor(wanted.private_tokens[pick], private),
+            private_gpu_hours=per_vendor(wanted.private_gpu_hours[pick], private),
+            finetune_gpu_hours=per_vendor(wanted.finetune_gpu_hours[pick], private),
+            platform_fees=per_vendor(wanted.platform_fees[pick], np.ones(rows.size, dtype=bool)),
+        )
+
     def by_vendor_and_mode(self, n_vendors: int, values: np.ndarray) -> np.ndarray:
-        """Sum of `values` (e.g. self.weight, self.spend) per [vendor, mode]."""
+        """Sum of `values` (e.g. self.weight) per [vendor, mode]."""
         adopted = self.vendor >= 0
         option = 2 * self.vendor[adopted].astype(np.int64) + self.mode[adopted]
         totals = np.bincount(option, weights=values[adopted], minlength=2 * n_vendors)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.families import FamilyBook
 from sim.model.vendors import VendorBook
 from sim.scenario.schema import (
     ALL_VENDORS,
+    EfficiencyEvent,
     EntryEvent,
     ExitEvent,
     OpenWeightsEvent,
@@ -33,48 +35,72 @@ class Frictions:
     migration_cost: float
 
 
+@dataclass
+class Market:
+    """What events act on: the vendors, the model families and the switching frictions."""
+
+    vendors: VendorBook
+    families: FamilyBook
+    frictions: Frictions
+
+
 def _targets(book: VendorBook, vendor: str) -> np.ndarray:
     if vendor == ALL_VENDORS:
         return np.arange(book.count)
     return np.array([book.index(vendor)])
 
 
-def apply_price(event: PriceEvent, book: VendorBook, frictions: Frictions) -> None:
+def apply_price(event: PriceEvent, market: Market) -> None:
+    book = market.vendors
+    prices = book.list_price if event.stream == "token" else book.gpu_hour_price
     for i in _targets(book, event.vendor):
-        book.list_price[i] = event.price if event.price is not None else book.list_price[i] * (1 + event.change)
+        prices[i] = event.price if event.price is not None else prices[i] * (1 + event.change)
 
 
-def apply_quality(event: QualityEvent, book: VendorBook, frictions: Frictions) -> None:
-    i = book.index(event.vendor)
-    book.quality[i] = event.quality if event.quality is not None else book.quality[i] + event.change
+def apply_quality(event: QualityEvent, market: Market) -> None:
+    families = market.families
+    i = families.index(event.family)
+    families.quality[i] = event.quality if event.quality is not None else families.quality[i] + event.change
 
 
-def apply_open_weights(event: OpenWeightsEvent, book: VendorBook, frictions: Frictions) -> None:
-    if event.vendor is None:
-        book.third_party_open_weights = True
-    else:
-        book.own_open_model[book.index(event.vendor)] = True
+def apply_open_weights(event: OpenWeightsEvent, market: Market) -> None:
+    market.families.open[market.families.index(event.family)] = True
 
 
-def apply_supply(event: SupplyEvent, book: VendorBook, frictions: Frictions) -> None:
+def apply_supply(event: SupplyEvent, market: Market) -> None:
+    book = market.vendors
     for i in _targets(book, event.vendor):
         if event.capacity_growth_cap is not None:
-            book.capacity_growth_cap[i] = event.capacity_growth_cap
+            book.imported_growth_cap[i] = event.capacity_growth_cap
+            if event.scope == "all":
+                book.gpu_growth[i] = min(book.gpu_growth[i], event.capacity_growth_cap)
         if event.capacity_change is not None:
-            book.capacity[i] *= 1 + event.capacity_change
-        if event.unit_cost_change is not None:
-            book.base_cost[i] *= 1 + event.unit_cost_change
+            book.imported_gpus[i] *= 1 + event.capacity_change
+            if event.scope == "all":
+                book.domestic_gpus[i] *= 1 + event.capacity_change
+        if event.gpu_hour_cost_change is not None:
+            imported = book.imported_gpus[i] / book.gpus[i] if event.scope == "imported" else 1.0
+            book.gpu_hour_cost[i] *= 1 + event.gpu_hour_cost_change * imported
 
 
-def apply_entry(event: EntryEvent, book: VendorBook, frictions: Frictions) -> None:
+def apply_efficiency(event: EfficiencyEvent, market: Market) -> None:
+    book = market.vendors
+    for i in _targets(book, event.vendor):
+        book.efficiency[i] *= 1 + event.change
+
+
+def apply_entry(event: EntryEvent, market: Market) -> None:
+    book = market.vendors
     book.active[book.index(event.vendor)] = True
 
 
-def apply_exit(event: ExitEvent, book: VendorBook, frictions: Frictions) -> None:
+def apply_exit(event: ExitEvent, market: Market) -> None:
+    book = market.vendors
     book.active[book.index(event.vendor)] = False
 
 
-def apply_switching(event: SwitchingEvent, book: VendorBook, frictions: Frictions) -> None:
+def apply_switching(event: SwitchingEvent, market: Market) -> None:
+    frictions = market.frictions
     if event.switching_cost is not None:
         frictions.switching_cost = event.switching_cost
     if event.switching_cost_change is not None:
@@ -94,11 +120,12 @@ HANDLERS: dict[type, Callable] = {
     QualityEvent: apply_quality,
     OpenWeightsEvent: apply_open_weights,
     SupplyEvent: apply_supply,
+    EfficiencyEvent: apply_efficiency,
     EntryEvent: apply_entry,
     ExitEvent: apply_exit,
     SwitchingEvent: apply_switching,
 }
 
 
-def apply_event(event, book: VendorBook, frictions: Frictions) -> None:
-    HANDLERS[type(event)](event, book, frictions)
+def apply_event(event, market: Market) -> None:
+    HANDLERS[type(event)](event, market)

@@ -2,11 +2,13 @@
 
 Order within a month (docs/ODD.md, "Process overview and scheduling"):
   1. scheduled events take effect;
-  2. capacity and own-app demand grow; vendors post prices (reactive policies);
+  2. GPU fleets, serving efficiency, GPU-hour prices, own apps and labs grow; vendors post
+     token prices (list schedule, then reactive policies);
   3. the month's random draws are made for every developer and CIO;
-  4. developers adopt, exit, or review and maybe switch; CIOs adopt or renew;
-  5. demand is served within capacity and the books are closed (`ledger`);
-  6. shares and service levels are fed back for next month's choices; unit costs learn.
+  4. labs re-split their GPU rental at renewal; developers adopt, exit, or review and maybe
+     switch; CIOs adopt or renew;
+  5. every stream is served within each vendor's GPUs and billed (`ledger`);
+  6. shares and service levels are fed back for next month's choices.
 Everyone acts on last month's shares, so the order in which agents act does not matter.
 """
 
@@ -21,14 +23,17 @@ import numpy as np
 
 from sim.model.accounting import MonthAccounts, close_month, share_of
 from sim.model.adoption import adoption_hazard, market_potential
-from sim.model.agents import DeveloperAgent, EnterpriseAgent, VendorAgent
+from sim.model.agents import DeveloperAgent, EnterpriseAgent, LabAgent, VendorAgent
+from sim.model.demand import demand_multiplier, developer_tokens, usage_trend
 from sim.model.developer_choice import DeveloperOffer, DeveloperTastes
 from sim.model.developers import DeveloperMonth, DeveloperPopulation
 from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
-from sim.model.events import Frictions, apply_event
+from sim.model.events import Frictions, Market, apply_event
+from sim.model.families import FamilyBook
+from sim.model.labs import LabOffer, LabPopulation
 from sim.model.procurement import EnterpriseOffer, ProcurementTastes
 from sim.model.vendors import VendorBook
-from sim.scenario.calendar import DAYS_PER_MONTH, month_at, month_index
+from sim.scenario.calendar import month_at, month_index
 from sim.scenario.schema import Scenario
 
 Mode = Literal["batched", "reference"]
@@ -67,8 +72,11 @@ class MarketModel(mesa.Model):
         self.month = 0
         self.ledger: list[MonthAccounts] = []
         self.vendors = VendorBook(scenario)
+        self.families = FamilyBook(scenario)
+        self.labs = LabPopulation(scenario)
         dev, ent = scenario.developers, scenario.enterprises
         self.frictions = Frictions(dev.switching_cost, dev.lock_in.rate, dev.lock_in.weight, ent.migration_cost)
+        self.market = Market(self.vendors, self.families, self.frictions)
         self.events_by_month = defaultdict(list)
         for event in scenario.events:
             self.events_by_month[month_index(scenario.start, event.date)].append(event)
@@ -93,6 +101,7 @@ class MarketModel(mesa.Model):
         gc.disable()  # creating many small objects: the cyclic collector only slows this down
         try:
             self._views["vendors"] = [VendorAgent(self, i) for i in range(self.vendors.count)]
+            self._views["labs"] = [LabAgent(self, row) for row in range(self.labs.count)]
             self._views["developers"] = [DeveloperAgent(self, row) for row in range(self.developers.count)]
             self._views["enterprises"] = [EnterpriseAgent(self, row) for row in range(self.enterprises.count)]
         finally:
@@ -103,6 +112,10 @@ class MarketModel(mesa.Model):
     @property
     def vendor_agents(self) -> list[VendorAgent]:
         return self._create_agents()["vendors"]
+
+    @property
+    def lab_agents(self) -> list[LabAgent]:
+        return self._create_agents()["labs"]
 
     @property
     def developer_agents(self) -> list[DeveloperAgent]:
@@ -132,7 +145,6 @@ class MarketModel(mesa.Model):
     def _seed_initial_adopters(self) -> None:
         """Before month one: some developers and CIOs already buy, chosen by the usual rules."""
         self._apply_events(0)
-        self.vendors.update_costs()
         for i in range(self.vendors.count):
             self.vendors.set_price(i, 0)  # initial adopters see month-0 prices, policies applied
         self.developer_month = self._developer_month()
@@ -142,7 +154,17 @@ class MarketModel(mesa.Model):
         self.developers.seed_adopters(dev.initially_adopted, self.developer_month, tenure)
         months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
         self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
-        self.vendors.last_developer_share = share_of(self.developers.tally(self.vendors.count)[0])
+        sizes = self.developers.tally(self.vendors.count)[1].sum(axis=1)
+        api = developer_tokens(
+            sizes,
+            self.vendors.posted,
+            0,
+            dev.tokens_per_day,
+            dev.reference_price,
+            dev.demand_elasticity,
+            dev.usage_growth,
+        )
+        self.vendors.last_ecosystem_share = share_of(api + self.vendors.first_party_demand)
 
     # --- the month ---------------------------------------------------------------------------
 
@@ -157,13 +179,17 @@ class MarketModel(mesa.Model):
         self.month = self.steps - 1
         if self.month > 0:
             self._apply_events(self.month)
-            self.vendors.update_costs()  # a cost shock counts from its own month
-        self.vendors.grow(self.month)
+            self.labs.grow()
+        self.vendors.grow(self.month, self.spec.serving.efficiency_growth)
         self._set_prices()
         self.developer_month = self._developer_month()
         self.enterprise_month = self._enterprise_month()
+        self.lab_offer = self._lab_offer()
         self._step_populations()
-        accounts = close_month(self.month, self.spec, self.vendors, self.developers, self.enterprises)
+        purchases = self.enterprises.purchases(self.enterprise_month.offer, self.vendors.count)
+        accounts = close_month(
+            self.month, self.spec, self.vendors, self.families, self.developers, self.enterprises, purchases, self.labs
+        )
         self.ledger.append(accounts)
         self._feed_back(accounts)
         if self.month + 1 >= self.spec.months:
@@ -176,7 +202,7 @@ class MarketModel(mesa.Model):
 
     def _apply_events(self, month: int) -> None:
         for event in self.events_by_month.get(month, []):
-            apply_event(event, self.vendors, self.frictions)
+            apply_event(event, self.market)
 
     def _set_prices(self) -> None:
         if self.mode == "reference":
@@ -189,20 +215,25 @@ class MarketModel(mesa.Model):
         self.developers.begin_month()
         self.enterprises.begin_month()
         if self.mode == "reference":
+            if self.labs.count:
+                self.agents_by_type[LabAgent].shuffle_do("step")
             self.agents_by_type[DeveloperAgent].shuffle_do("step")
             self.agents_by_type[EnterpriseAgent].shuffle_do("step")
         else:
+            self.labs.step_rows(slice(0, self.labs.count), self.lab_offer, self.month, self.vendor_left_labs())
             self.developers.step_rows(slice(0, self.developers.count), self.developer_month)
             self.enterprises.step_rows(slice(0, self.enterprises.count), self.enterprise_month)
+
+    def vendor_left_labs(self) -> bool:
+        """Whether a vendor some lab rents from has left the market (labs then re-split at once)."""
+        return bool((self.labs.split[:, ~self.vendors.active] > 0).any())
 
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
-        book.last_developer_share = share_of(accounts.developers)
-        book.last_service_level = accounts.service_level
-        served = accounts.api_tokens + accounts.private_tokens + accounts.first_party_tokens
-        book.cumulative_tokens = book.cumulative_tokens + served * DAYS_PER_MONTH
-        book.update_costs()
+        book.last_ecosystem_share = share_of(accounts.api_tokens + accounts.first_party_tokens)
+        book.last_api_service = accounts.service_level
+        book.last_iaas_service = accounts.iaas_service_level
 
     # --- what agents see this month ---------------------------------------------------------
 
@@ -210,11 +241,14 @@ class MarketModel(mesa.Model):
         book, dev, friction = self.vendors, self.spec.developers, self.frictions
         offer = DeveloperOffer(
             log_price=np.log(book.posted),
-            quality=book.quality.copy(),
-            developer_share=book.last_developer_share.copy(),
-            log_service=np.log(np.maximum(book.last_service_level, 1e-12)),
+            quality=self.families.api_quality(),
+            ecosystem_share=book.last_ecosystem_share.copy(),
+            log_service=_log_service(book.last_api_service),
             active=book.active.copy(),
             stickiness=book.stickiness,
+            log_self_host_cost=np.log(book.self_host_cost(self.spec.serving.private_efficiency)),
+            open_quality=self.families.private_quality(),
+            log_iaas_service=_log_service(book.last_iaas_service),
         )
         tastes = DeveloperTastes(
             dev.ecosystem_weight,
@@ -222,6 +256,8 @@ class MarketModel(mesa.Model):
             friction.switching_cost,
             friction.lock_in_rate,
             friction.lock_in_weight,
+            dev.self_hosting.min_size,
+            dev.self_hosting.effort,
         )
         cheapest = float(book.posted[book.active].min())
         potential = market_potential(
@@ -246,15 +282,30 @@ class MarketModel(mesa.Model):
         )
 
     def _enterprise_month(self) -> EnterpriseMonth:
-        book, ent = self.vendors, self.spec.enterprises
+        book, ent, serving = self.vendors, self.spec.enterprises, self.spec.serving
+        reference = self.spec.developers.reference_price
+        trend = usage_trend(ent.usage_growth, self.month)
+        private_tpgh = book.self_host_tokens_per_gpu_hour(serving.private_efficiency)
         offer = EnterpriseOffer(
             trust=book.trust.copy(),
             integration=book.integration.copy(),
-            quality=book.quality.copy(),
-            log_price=np.log(book.posted),
-            own_open_model=book.own_open_model.copy(),
-            open_weights_exist=book.open_weights_exist(),
+            api_quality=self.families.api_quality(),
+            private_quality=self.families.private_quality(),
+            owns_open_family=self.families.owns_open_family(),
+            contract_price=book.contract_price,
+            gpu_hour_price=book.gpu_hour_price.copy(),
+            platform_fee=book.platform_fee.copy(),
+            log_api_service=_log_service(book.last_api_service),
+            log_iaas_service=_log_service(book.last_iaas_service),
             active=book.active.copy(),
+            api_tokens_per_size=ent.tokens_per_day
+            * trend
+            * demand_multiplier(book.contract_price, reference, ent.demand_elasticity),
+            private_tokens_per_size=ent.tokens_per_day * trend,
+            private_tokens_per_gpu_hour=private_tpgh,
+            reserved_gpu_hours=ent.private_min_gpus * serving.usable_hours,
+            finetune_gpu_hours=ent.finetune_gpu_hours,
+            budget=ent.budget,
         )
         w = ent.weights
         tastes = ProcurementTastes(
@@ -262,6 +313,7 @@ class MarketModel(mesa.Model):
             w.integration,
             w.quality,
             w.price,
+            w.service,
             ent.private_preference,
             ent.sovereignty_bonus,
             ent.own_model_edge,
@@ -272,7 +324,20 @@ class MarketModel(mesa.Model):
             offer=offer,
             tastes=tastes,
             adoption_rate=ent.adoption_rate,
+            potential=ent.potential,
             contract_months=ent.contract_months,
             event_draws=self.rng.random(n, dtype=np.float32),
             choice_draws=self.rng.random(n),
         )
+
+    def _lab_offer(self) -> LabOffer:
+        book = self.vendors
+        return LabOffer(
+            log_gpu_price=np.log(book.gpu_hour_price),
+            log_iaas_service=_log_service(book.last_iaas_service),
+            active=book.active.copy(),
+        )
+
+
+def _log_service(level: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(level, 1e-12))

@@ -1,11 +1,18 @@
-"""What an enterprise CIO weighs at adoption and at contract renewal.
+"""What an enterprise CIO weighs at adoption and renewal, and what it then buys.
 
 Options are (vendor, mode) for mode in {API, private deployment of open weights on the
-vendor's infrastructure}; option k = 2 * vendor + mode. Utility of option (j, m) for CIO i:
-    w_trust * trust_j + w_int * integration_j * [j is i's incumbent cloud] + w_q * quality_j
-    + (m = API)     * (-w_price * log price_j)
+vendor's GPUs}; option k = 2 * vendor + mode. What an enterprise buys follows from its use:
+  API:     tokens/day = use at the contract price (constant elasticity), billed per token
+           at the contract price, plus the vendor's platform (PaaS) fee;
+  private: GPU-hours to serve its use on a private deployment (at least a reserved minimum
+           of GPUs), plus fine-tuning GPU-hours, billed at the IaaS price, plus the PaaS fee.
+A budget caps what it buys (all quantities scale down together); it never sets what it pays.
+Utility of option (j, m) for CIO i:
+    w_trust * trust_j + w_int * integration_j * [j is i's incumbent cloud]
+    + w_q * quality of the models option (j, m) runs - w_price * log(monthly bill of (j, m))
+    + w_service * log(service level of the stream (j, m) buys)
     + (m = private) * (private_preference + sovereignty_bonus * needs_sovereignty_i
-                       + own_model_edge * [j hosts its own open model])
+                       + own_model_edge * [j owns an open-weight family])
 Private options exist only while some open-weight model exists. Changing vendor at renewal
 costs `migration_cost`, added as a bonus on both options of the current vendor.
 """
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.choice import choose
+from sim.scenario.calendar import DAYS_PER_MONTH
 
 API, PRIVATE = 0, 1
 MODES = ("api", "private")
@@ -24,15 +32,29 @@ MODES = ("api", "private")
 
 @dataclass(frozen=True)
 class EnterpriseOffer:
-    """Vendor attributes every CIO sees this month."""
+    """Vendor offers every CIO sees this month, with the quantities a size-1 enterprise would buy."""
 
     trust: np.ndarray
     integration: np.ndarray
-    quality: np.ndarray
-    log_price: np.ndarray
-    own_open_model: np.ndarray
-    open_weights_exist: bool
+    api_quality: np.ndarray
+    private_quality: float  # best open-weight model; -inf when none is open
+    owns_open_family: np.ndarray
+    contract_price: np.ndarray  # yuan/1k tokens
+    gpu_hour_price: np.ndarray  # yuan/GPU-hour
+    platform_fee: np.ndarray  # yuan/month per unit size
+    log_api_service: np.ndarray
+    log_iaas_service: np.ndarray
     active: np.ndarray
+    api_tokens_per_size: np.ndarray  # tokens/day of a size-1 enterprise at each contract price
+    private_tokens_per_size: float  # tokens/day of a size-1 enterprise on its own deployment
+    private_tokens_per_gpu_hour: np.ndarray
+    reserved_gpu_hours: float  # a private deployment's minimum GPU-hours a month
+    finetune_gpu_hours: float  # per unit size a month, private deployers
+    budget: float  # yuan/month per unit size
+
+    @property
+    def open_weights_exist(self) -> bool:
+        return bool(np.isfinite(self.private_quality))
 
 
 @dataclass(frozen=True)
@@ -41,28 +63,78 @@ class ProcurementTastes:
     integration: float
     quality: float
     price: float
+    service: float
     private_preference: float
     sovereignty_bonus: float
     own_model_edge: float
     migration_cost: float
 
 
+@dataclass(frozen=True)
+class Bills:
+    """What CIOs would buy and pay per option, [cios, vendors] each, before the budget cap."""
+
+    api_tokens: np.ndarray  # tokens/day
+    private_tokens: np.ndarray  # tokens/day
+    private_gpu_hours: np.ndarray  # serving, a month
+    finetune_gpu_hours: np.ndarray  # a month
+    platform_fees: np.ndarray  # yuan/month
+    api_cost: np.ndarray  # yuan/month: tokens + platform
+    private_cost: np.ndarray  # yuan/month: GPU-hours + platform
+
+
+def bills(size: np.ndarray, offer: EnterpriseOffer) -> Bills:
+    """Quantities and monthly bills of each option for enterprises of the given sizes."""
+    size = np.asarray(size, dtype=np.float64)[:, None]
+    api_tokens = size * offer.api_tokens_per_size[None, :]
+    private_tokens = np.broadcast_to(size * offer.private_tokens_per_size, api_tokens.shape)
+    serving_hours = private_tokens * DAYS_PER_MONTH / offer.private_tokens_per_gpu_hour[None, :]
+    private_gpu_hours = np.maximum(serving_hours, offer.reserved_gpu_hours)
+    finetune = np.broadcast_to(size * offer.finetune_gpu_hours, api_tokens.shape)
+    platform = size * offer.platform_fee[None, :]
+    api_cost = api_tokens * DAYS_PER_MONTH / 1000.0 * offer.contract_price[None, :] + platform
+    private_cost = (private_gpu_hours + finetune) * offer.gpu_hour_price[None, :] + platform
+    return Bills(api_tokens, private_tokens, private_gpu_hours, finetune, platform, api_cost, private_cost)
+
+
+def budget_fraction(cost: np.ndarray, size: np.ndarray, budget: float) -> np.ndarray:
+    """Fraction of its wanted quantities an enterprise can afford: min(1, budget / bill)."""
+    cap = np.asarray(size, dtype=np.float64) * budget
+    return np.minimum(1.0, np.divide(cap, cost, out=np.ones_like(cost), where=cost > 0))
+
+
 def option_utilities(
-    incumbent: np.ndarray, sovereign: np.ndarray, offer: EnterpriseOffer, tastes: ProcurementTastes
+    incumbent: np.ndarray, sovereign: np.ndarray, size: np.ndarray, offer: EnterpriseOffer, tastes: ProcurementTastes
 ) -> np.ndarray:
     """Systematic utility of each (vendor, mode) option for each CIO, [cios, 2 * vendors]."""
     n, n_vendors = incumbent.shape[0], offer.trust.shape[0]
-    vendor_part = tastes.trust * offer.trust + tastes.quality * offer.quality
+    bill = bills(size, offer)
+    vendor_part = tastes.trust * offer.trust
     is_incumbent = incumbent[:, None] == np.arange(n_vendors)[None, :]
     base = vendor_part[None, :] + tastes.integration * offer.integration[None, :] * is_incumbent
-    api = base - tastes.price * offer.log_price[None, :]
-    private_extra = tastes.private_preference + tastes.own_model_edge * offer.own_open_model
-    private = base + private_extra[None, :] + tastes.sovereignty_bonus * sovereign[:, None]
-    if not offer.open_weights_exist:
-        private = np.full_like(private, -np.inf)
+    api = (
+        base
+        + (tastes.quality * offer.api_quality + tastes.service * offer.log_api_service)[None, :]
+        - tastes.price * np.log(bill.api_cost)
+    )
     utilities = np.empty((n, 2 * n_vendors))
     utilities[:, API::2] = np.where(offer.active[None, :], api, -np.inf)
-    utilities[:, PRIVATE::2] = np.where(offer.active[None, :], private, -np.inf)
+    if offer.open_weights_exist:
+        private_extra = (
+            tastes.private_preference
+            + tastes.quality * offer.private_quality
+            + tastes.own_model_edge * offer.owns_open_family
+            + tastes.service * offer.log_iaas_service
+        )
+        private = (
+            base
+            + private_extra[None, :]
+            + tastes.sovereignty_bonus * sovereign[:, None]
+            - tastes.price * np.log(bill.private_cost)
+        )
+        utilities[:, PRIVATE::2] = np.where(offer.active[None, :], private, -np.inf)
+    else:
+        utilities[:, PRIVATE::2] = -np.inf
     return utilities
 
 
@@ -80,11 +152,12 @@ def with_migration_cost(utilities: np.ndarray, current_vendor: np.ndarray, taste
 def choose_option(
     incumbent: np.ndarray,
     sovereign: np.ndarray,
+    size: np.ndarray,
     current_vendor: np.ndarray,
     uniforms: np.ndarray,
     offer: EnterpriseOffer,
     tastes: ProcurementTastes,
 ) -> np.ndarray:
     """The option each CIO picks (current_vendor = -1 for a first purchase or a forced move)."""
-    utilities = option_utilities(incumbent, sovereign, offer, tastes)
+    utilities = option_utilities(incumbent, sovereign, size, offer, tastes)
     return choose(with_migration_cost(utilities, current_vendor, tastes), uniforms)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.first_party import first_party_tokens, grown_users
+from sim.model.gpus import STREAMS, grown_fleet, token_unit_cost
 from sim.model.pricing import PricingContext, posted_price
-from sim.model.supply import grown_capacity, logistic_growth, unit_cost
-from sim.scenario.calendar import DAYS_PER_MONTH
 from sim.scenario.schema import Scenario
 
 
 class VendorBook:
-    """Prices, costs, capacity and attributes of every vendor, as numpy arrays."""
+    """Prices, GPUs, costs and attributes of every vendor, as numpy arrays."""
 
     def __init__(self, scenario: Scenario):
         specs = list(scenario.vendors.values())
@@ -30,34 +30,69 @@ class VendorBook:
         self.list_price = column("price")
         self.posted = self.list_price.copy()
         self.posted_history = np.zeros((scenario.months, self.count))
-        self.base_cost = column("unit_cost")
-        self.learning = column("learning")
-        self.unit_cost = self.base_cost.copy()
-        self.quality = column("quality")
+        self.contract_discount = column("contract_discount")
+        self.gpu_hour_price = column("gpu_hour_price")
+        self.gpu_price_trend = column("gpu_price_trend")
+        self.gpu_hour_cost = column("gpu_hour_cost")
+        gpus = column("gpus")
+        self.imported_gpus = gpus * column("imported_chips")
+        self.domestic_gpus = gpus - self.imported_gpus
+        self.gpu_growth = column("gpu_growth")
+        self.imported_growth_cap = np.full(self.count, np.inf)
+        self.efficiency = column("serving_efficiency")
+        self.market_tokens_per_gpu_hour = scenario.serving.tokens_per_gpu_hour
+        self.allocation = np.array([[STREAMS.index(s) for s in v.allocation] for v in specs], dtype=np.intp)
+        self.platform_fee = column("platform_fee")
         self.trust = column("trust")
         self.integration = column("integration")
-        self.own_open_model = column("open_weights", bool)
         self.incumbency = column("incumbency")
         self.stickiness = column("stickiness")
         self.active = column("active", bool)
-        self.capacity = column("capacity")
-        self.capacity_growth = column("capacity_growth")
-        self.capacity_growth_cap = np.full(self.count, np.inf)
-        self.first_party = column("first_party_tokens")
-        self.first_party_growth = column("first_party_growth")
-        self.first_party_ceiling = column("first_party_ceiling")
-        self.cumulative_tokens = np.zeros(self.count)
-        self.reference_tokens = self.capacity * DAYS_PER_MONTH
-        self.third_party_open_weights = False
+        apps = [v.first_party for v in specs]
+        self.app_users = np.array([a.users if a else 0.0 for a in apps])
+        self.app_users_growth = np.array([a.users_growth if a else 0.0 for a in apps])
+        self.app_users_ceiling = np.array([a.users_ceiling if a else np.inf for a in apps])
+        self.tokens_per_user = np.array([a.tokens_per_user if a else 0.0 for a in apps])
+        self.tokens_per_user_growth = np.array([a.tokens_per_user_growth if a else 0.0 for a in apps])
         self.last_token_share = np.zeros(self.count)
-        self.last_developer_share = np.zeros(self.count)
-        self.last_service_level = np.ones(self.count)
+        self.last_ecosystem_share = np.zeros(self.count)
+        self.last_api_service = np.ones(self.count)
+        self.last_iaas_service = np.ones(self.count)
 
     def index(self, vendor_id: str) -> int:
         return self.ids.index(vendor_id)
 
-    def open_weights_exist(self) -> bool:
-        return self.third_party_open_weights or bool((self.own_open_model & self.active).any())
+    @property
+    def gpus(self) -> np.ndarray:
+        return self.imported_gpus + self.domestic_gpus
+
+    @property
+    def tokens_per_gpu_hour(self) -> np.ndarray:
+        """Tokens (input + output) one of its GPU-hours serves on its API."""
+        return self.market_tokens_per_gpu_hour * self.efficiency
+
+    @property
+    def unit_cost(self) -> np.ndarray:
+        """Cost of serving 1,000 API tokens, yuan: GPU-hour cost / tokens per GPU-hour."""
+        return token_unit_cost(self.gpu_hour_cost, self.tokens_per_gpu_hour)
+
+    def self_host_tokens_per_gpu_hour(self, private_efficiency: float) -> np.ndarray:
+        """Tokens per GPU-hour of a private or self-hosted deployment on its GPUs (below its own API's)."""
+        return self.tokens_per_gpu_hour * private_efficiency
+
+    def self_host_cost(self, private_efficiency: float) -> np.ndarray:
+        """What 1,000 tokens cost a customer running open weights on rented GPUs, yuan."""
+        return 1000.0 * self.gpu_hour_price / self.self_host_tokens_per_gpu_hour(private_efficiency)
+
+    @property
+    def contract_price(self) -> np.ndarray:
+        """Enterprises' token price: the posted list price less the negotiated discount."""
+        return self.posted * (1.0 - self.contract_discount)
+
+    @property
+    def first_party_demand(self) -> np.ndarray:
+        """Tokens/day the group's own apps ask for (zero for a vendor out of the market)."""
+        return first_party_tokens(self.app_users, self.tokens_per_user) * self.active
 
     def set_price(self, vendor: int, month: int) -> None:
         """Post this month's price from the list price and the vendor's reactive policies."""
@@ -77,12 +112,14 @@ class VendorBook:
         self.posted[vendor] = price
         self.posted_history[month, vendor] = price
 
-    def grow(self, month: int) -> None:
-        """Advance capacity and own-app demand one month (nothing in the first month)."""
+    def grow(self, month: int, efficiency_growth: float) -> None:
+        """Advance GPUs, serving efficiency, GPU-hour prices and own apps one month (not in the first)."""
         if month == 0:
             return
-        self.capacity = grown_capacity(self.capacity, self.capacity_growth, self.capacity_growth_cap)
-        self.first_party = logistic_growth(self.first_party, self.first_party_growth, self.first_party_ceiling)
-
-    def update_costs(self) -> None:
-        self.unit_cost = unit_cost(self.base_cost, self.cumulative_tokens, self.reference_tokens, self.learning)
+        self.imported_gpus, self.domestic_gpus = grown_fleet(
+            self.imported_gpus, self.domestic_gpus, self.gpu_growth, self.imported_growth_cap
+        )
+        self.market_tokens_per_gpu_hour *= 1.0 + efficiency_growth
+        self.gpu_hour_price = self.gpu_hour_price * (1.0 + self.gpu_price_trend)
+        self.app_users = grown_users(self.app_users, self.app_users_growth, self.app_users_ceiling)
+        self.tokens_per_user = self.tokens_per_user * (1.0 + self.tokens_per_user_growth)

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sim.model.accounting import MonthAccounts, share_of
-from sim.scenario.calendar import month_at
+from sim.model.gpus import API_STREAM, FIRST_PARTY, IAAS
+from sim.scenario.calendar import DAYS_PER_MONTH, month_at
 
 
 def herfindahl(shares: np.ndarray) -> float:
@@ -36,17 +37,46 @@ VENDOR_COLUMNS: dict[str, VendorMeasure] = {
     "enterprise_api_tokens_per_day": lambda a: a.enterprise_api_tokens,
     "headline_tokens_per_day": lambda a: a.api_tokens + a.first_party_tokens,
     "first_party_tokens_per_day": lambda a: a.first_party_tokens,
-    "private_tokens_per_day": lambda a: a.private_tokens,
+    "private_tokens_per_day": lambda a: a.private_tokens + a.self_hosted_tokens,
+    "self_hosted_tokens_per_day": lambda a: a.self_hosted_tokens,
     "revenue": lambda a: a.revenue,
-    "api_revenue": lambda a: a.api_revenue,
-    "enterprise_api_revenue": lambda a: a.enterprise_revenue,
-    "private_revenue": lambda a: a.private_revenue,
+    "maas_revenue": lambda a: a.maas_revenue,
+    "maas_developer_revenue": lambda a: a.maas_developer_revenue,
+    "maas_enterprise_revenue": lambda a: a.maas_enterprise_revenue,
+    "iaas_revenue": lambda a: a.iaas_revenue,
+    "iaas_lab_revenue": lambda a: a.iaas_lab_revenue,
+    "iaas_private_revenue": lambda a: a.iaas_private_revenue,
+    "iaas_finetune_revenue": lambda a: a.iaas_finetune_revenue,
+    "iaas_self_host_revenue": lambda a: a.iaas_self_host_revenue,
+    "paas_revenue": lambda a: a.paas_revenue,
     "price": lambda a: a.price,
+    "contract_price": lambda a: a.contract_price,
     "unit_cost": lambda a: a.unit_cost,
-    "gross_margin": lambda a: gross_margin(a.revenue, a.serving_cost),
-    "capacity_tokens_per_day": lambda a: a.capacity,
+    "gpu_hour_price": lambda a: a.gpu_hour_price,
+    "gpu_hour_cost": lambda a: a.gpu_hour_cost,
+    "gross_margin": lambda a: gross_margin(a.maas_revenue + a.iaas_revenue, a.maas_cost + a.iaas_cost),
+    "maas_margin": lambda a: gross_margin(a.maas_revenue, a.maas_cost),
+    "iaas_margin": lambda a: gross_margin(a.iaas_revenue, a.iaas_cost),
+    "maas_cost": lambda a: a.maas_cost,
+    "iaas_cost": lambda a: a.iaas_cost,
+    "first_party_cost": lambda a: a.first_party_cost,
+    "gpus": lambda a: a.gpus,
+    "tokens_per_gpu_hour": lambda a: a.tokens_per_gpu_hour,
+    "gpu_hours_available": lambda a: a.gpu_hours_available,
+    "gpu_hours_first_party": lambda a: a.gpu_hours[:, FIRST_PARTY],
+    "gpu_hours_iaas": lambda a: a.gpu_hours[:, IAAS],
+    "gpu_hours_api": lambda a: a.gpu_hours[:, API_STREAM],
+    "gpu_utilisation": lambda a: np.divide(
+        a.gpu_hours.sum(axis=1), a.gpu_hours_available, out=np.zeros(len(a.gpus)), where=a.gpu_hours_available > 0
+    ),
     "service_level": lambda a: a.service_level,
+    "iaas_service_level": lambda a: a.iaas_service_level,
+    "lab_gpu_hours": lambda a: a.lab_gpu_hours,
+    "private_gpu_hours": lambda a: a.private_gpu_hours,
+    "finetune_gpu_hours": lambda a: a.finetune_gpu_hours,
+    "self_host_gpu_hours": lambda a: a.self_host_gpu_hours,
     "developers": lambda a: a.developers,
+    "developers_self_hosting": lambda a: a.developers_self_hosting,
     "enterprises_api": lambda a: a.enterprises_api,
     "enterprises_private": lambda a: a.enterprises_private,
     "switches_in": lambda a: a.switches_in,
@@ -59,17 +89,50 @@ MarketMeasure = Callable[[MonthAccounts], float]
 MARKET_COLUMNS: dict[str, MarketMeasure] = {
     "api_tokens_per_day": lambda a: float(a.api_tokens.sum()),
     "headline_tokens_per_day": lambda a: float((a.api_tokens + a.first_party_tokens).sum()),
-    "private_tokens_per_day": lambda a: float(a.private_tokens.sum()),
+    "private_tokens_per_day": lambda a: float((a.private_tokens + a.self_hosted_tokens).sum()),
     "revenue": lambda a: float(a.revenue.sum()),
+    "maas_revenue": lambda a: float(a.maas_revenue.sum()),
+    "iaas_revenue": lambda a: float(a.iaas_revenue.sum()),
+    "paas_revenue": lambda a: float(a.paas_revenue.sum()),
     "hhi_tokens": lambda a: herfindahl(share_of(a.api_tokens)),
     "hhi_revenue": lambda a: herfindahl(share_of(a.revenue)),
     "mean_price": lambda a: (
         float(np.average(a.price, weights=a.api_tokens)) if a.api_tokens.sum() > 0 else float("nan")
     ),
+    "revenue_per_million_tokens": lambda a: (
+        float(a.maas_revenue.sum() / (a.api_tokens.sum() * DAYS_PER_MONTH / 1e6)) if a.api_tokens.sum() > 0 else 0.0
+    ),
     "switching_rate": lambda a: float(a.switches_out.sum() / a.developers_adopted) if a.developers_adopted > 0 else 0.0,
     "developers_adopted": lambda a: a.developers_adopted,
     "enterprises_adopted": lambda a: a.enterprises_adopted,
 }
+
+
+def family_rows(ledger: Sequence[MonthAccounts], vendor_ids: list[str], family_ids: list[str], start: str):
+    """Tokens per day by model family, host vendor and mode (api, private, first_party), long format."""
+    rows = []
+    for accounts in ledger:
+        date = month_at(start, accounts.month)
+        for mode, table in (
+            ("api", accounts.family_api_tokens),
+            ("private", accounts.family_private_tokens),
+            ("first_party", accounts.family_first_party_tokens),
+        ):
+            for v, vendor in enumerate(vendor_ids):
+                for f, family in enumerate(family_ids):
+                    if table[v, f] > 0:
+                        rows.append(
+                            {
+                                "step": accounts.month,
+                                "date": date,
+                                "family": family,
+                                "vendor": vendor,
+                                "mode": mode,
+                                "tokens_per_day": float(table[v, f]),
+                            }
+                        )
+    columns = ["step", "date", "family", "vendor", "mode", "tokens_per_day"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass(frozen=True)
@@ -79,6 +142,7 @@ class Trajectories:
     vendors: pd.DataFrame
     market: pd.DataFrame
     vendor_ids: list[str]
+    families: pd.DataFrame
 
     def wide(self, column: str) -> pd.DataFrame:
         """One column as a month x vendor table (e.g. token_share), for plots and quick reads."""
@@ -86,7 +150,7 @@ class Trajectories:
         return table[self.vendor_ids]
 
 
-def record(ledger: Sequence[MonthAccounts], vendor_ids: list[str], start: str) -> Trajectories:
+def record(ledger: Sequence[MonthAccounts], vendor_ids: list[str], start: str, family_ids: list[str]) -> Trajectories:
     """Turn the model's monthly books into the two trajectory tables."""
     vendor_rows = []
     market_rows = []
@@ -102,4 +166,9 @@ def record(ledger: Sequence[MonthAccounts], vendor_ids: list[str], start: str) -
         market_rows.append(market_row)
     vendors = pd.DataFrame(vendor_rows)
     vendors["active"] = vendors["active"].astype(int)
-    return Trajectories(vendors=vendors, market=pd.DataFrame(market_rows), vendor_ids=list(vendor_ids))
+    return Trajectories(
+        vendors=vendors,
+        market=pd.DataFrame(market_rows),
+        vendor_ids=list(vendor_ids),
+        families=family_rows(ledger, vendor_ids, family_ids, start),
+    )

@@ -102,30 +102,107 @@ class MarginFloor(Strict):
 PricingPolicy = Annotated[MatchCheapest | DefendShare | MarginFloor, Field(discriminator="policy")]
 
 
+Stream = Literal["first_party", "iaas", "api"]
+FAMILY_ID = VENDOR_ID
+
+
+class FirstParty(Strict):
+    """The group's own apps (e.g. the Doubao app, Douyin): users x tokens per user, on the vendor's GPUs.
+
+    First-party tokens earn no AI cloud revenue but draw on the same GPUs as paying customers.
+    """
+
+    users: float = Field(ge=0, description="monthly active users of the group's AI apps at the start")
+    users_growth: float = Field(0.0, ge=-1, le=5, description="monthly growth of users while few (logistic)")
+    users_ceiling: float = Field(math.inf, gt=0, description="users the apps saturate at")
+    tokens_per_user: float = Field(ge=0, description="tokens per user per day at the start")
+    tokens_per_user_growth: float = Field(
+        0.0, ge=-1, le=2, description="monthly growth of tokens per user (longer chats, reasoning, video)"
+    )
+
+
 class Vendor(Strict):
-    """A cloud vendor selling model-API tokens, platform services and IaaS."""
+    """A cloud vendor selling model-API tokens (MaaS), AI PaaS and GPU-hours (AI IaaS)."""
 
     name: str = Field(description="display name")
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="chart colour")
     active: bool = Field(True, description="in the market from the start (else enters by event)")
-    price: float = Field(gt=0, description="list price of its representative blended offer, yuan/1k tokens")
+    price: float = Field(gt=0, description="list price of its representative blended token offer, yuan/1k tokens")
     pricing: list[PricingPolicy] = Field(
         default_factory=list, description="reactive policies applied in order after the schedule"
     )
-    unit_cost: float = Field(gt=0, description="serving cost at start, yuan/1k tokens")
-    learning: float = Field(0.0, ge=0, lt=1, description="elasticity of unit cost to cumulative tokens served")
-    quality: float = Field(0.0, description="model quality index, utility units per unit of sensitivity")
+    contract_discount: float = Field(
+        0.0, ge=0, lt=1, description="enterprises' negotiated discount off the token list price"
+    )
+    gpus: float = Field(gt=0, description="GPU-equivalents serving AI cloud and own apps at the start")
+    gpu_growth: float = Field(0.05, ge=-1, le=5, description="monthly growth of the GPU fleet (capex)")
+    imported_chips: float = Field(
+        0.9, ge=0, le=1, description="fraction of its GPUs that are import-controlled (supply shocks act on these)"
+    )
+    gpu_hour_cost: float = Field(gt=0, description="cost of running one GPU-hour (depreciation, power, space), yuan")
+    gpu_hour_price: float = Field(gt=0, description="AI IaaS list price of one GPU-hour at the start, yuan")
+    gpu_price_trend: float = Field(
+        -0.01, ge=-0.5, le=0.5, description="monthly change of the GPU-hour price (falls slowly)"
+    )
+    serving_efficiency: float = Field(
+        1.0, gt=0, description="tokens per GPU-hour relative to the market's (chips and serving stack)"
+    )
+    allocation: list[Stream] = Field(
+        default_factory=lambda: ["first_party", "iaas", "api"],
+        min_length=3,
+        max_length=3,
+        description="who is served first when GPUs are short: an order of first_party, iaas, api",
+    )
+    platform_fee: float = Field(0.0, ge=0, description="AI PaaS fee per enterprise customer of size 1, yuan/month")
     trust: float = Field(0.5, ge=0, le=1, description="security, sovereignty and reliability, 0-1")
     integration: float = Field(0.5, ge=0, le=1, description="depth of integration with its cloud stack, 0-1")
-    open_weights: bool = Field(False, description="publishes open-weight models from the start")
     incumbency: float = Field(0.0, ge=0, le=1, description="share of enterprises' existing cloud contracts")
     stickiness: float = Field(1.0, ge=0, description="multiplier on the lock-in accrual rate")
-    capacity: float = Field(gt=0, description="serving capacity at start, tokens/day")
-    capacity_growth: float = Field(0.05, ge=-1, le=5, description="capacity growth per month")
-    first_party_tokens: float = Field(0.0, ge=0, description="own apps' token demand at start, tokens/day")
-    first_party_growth: float = Field(0.0, ge=-1, le=5, description="growth of own apps' demand per month while small")
-    first_party_ceiling: float = Field(
-        math.inf, gt=0, description="level own apps' demand saturates at (logistic growth), tokens/day"
+    first_party: FirstParty | None = Field(None, description="the group's own apps, if any")
+
+    @model_validator(mode="after")
+    def _allocation_is_an_order(self) -> Vendor:
+        if sorted(self.allocation) != ["api", "first_party", "iaas"]:
+            raise ValueError("allocation must list first_party, iaas and api once each, in priority order")
+        return self
+
+
+class Family(Strict):
+    """A model family (Doubao, Qwen, DeepSeek, ...): its quality and whether its weights are open."""
+
+    name: str = Field(description="display name")
+    owner: str | None = Field(None, description="vendor whose API sells it first-party; omit for a third party")
+    quality: float = Field(description="quality index from dated public benchmark results")
+    open_weights: bool = Field(False, description="weights open from the start (else by an open_weights event)")
+
+
+class Lab(Strict):
+    """A model lab (Moonshot, MiniMax, Zhipu, ...): rents GPU clusters for training and serving."""
+
+    name: str = Field(description="display name")
+    gpus: float = Field(gt=0, description="GPU-equivalents it rents at the start")
+    growth: float = Field(0.05, ge=-1, le=5, description="monthly growth of the GPUs it rents")
+    investors: list[str] = Field(default_factory=list, description="vendors holding equity in it (public ties)")
+
+
+class LabChoice(Strict):
+    """How labs split their GPU rental across clouds (a logit share, renewed yearly)."""
+
+    price_weight: float = Field(3.0, ge=0, description="weight on -log GPU-hour price")
+    investor_bonus: float = Field(1.5, ge=0, description="utility of renting from a vendor that invested in it")
+    reliability_weight: float = Field(2.0, ge=0, description="weight on log IaaS service level")
+    contract_months: int = Field(12, ge=1, le=120, description="months between re-splits")
+    hours_per_month: float = Field(600.0, gt=0, le=744, description="GPU-hours billed per rented GPU per month")
+
+
+class Serving(Strict):
+    """How many tokens a GPU-hour serves: the market's efficiency and its trend."""
+
+    tokens_per_gpu_hour: float = Field(gt=0, description="tokens (input + output) per GPU-hour at the start")
+    efficiency_growth: float = Field(0.05, ge=-0.5, le=1, description="monthly growth of tokens per GPU-hour")
+    usable_hours: float = Field(500.0, gt=0, le=744, description="GPU-hours per GPU per month that can be sold or used")
+    private_efficiency: float = Field(
+        0.3, gt=0, le=1, description="tokens per GPU-hour of a private or self-hosted deployment, relative"
     )
 
 
@@ -156,6 +233,13 @@ class LockIn(Strict):
     )
 
 
+class SelfHosting(Strict):
+    """Large developers may run an open-weight model on rented GPUs instead of buying an API."""
+
+    min_size: float = Field(100.0, gt=0, description="smallest developer size that can run its own deployment")
+    effort: float = Field(-1.0, description="utility of self-hosting against an API (engineering and operations)")
+
+
 class Developers(Strict):
     """Startups and app builders: the token-volume side of the market."""
 
@@ -171,14 +255,16 @@ class Developers(Strict):
     quality_sensitivity: Distribution = Field(
         default_factory=lambda: LogNormal(median=1.0, sigma=0.3), description="weight on quality"
     )
-    ecosystem_weight: float = Field(1.0, ge=0, description="weight on the vendor's developer share")
+    ecosystem_weight: float = Field(
+        1.0, ge=0, description="weight on the vendor's share of headline tokens (API + own apps): ecosystem gravity"
+    )
     reliability_weight: float = Field(1.0, ge=0, description="weight on log service level (rationing)")
     tokens_per_day: float = Field(gt=0, description="demand of a size-1 developer at the reference price, tokens/day")
     reference_price: float = Field(0.12, gt=0, description="price at which demand is tokens_per_day, yuan/1k tokens")
     demand_elasticity: float = Field(0.7, ge=0, le=3, description="constant price elasticity of token demand")
-    demand_cap: float = Field(30.0, ge=1, description="largest demand multiplier a price cut can cause")
     usage_growth: float = Field(0.05, ge=-1, le=2, description="exogenous growth of usage per month")
     adoption: Adoption = Field(default_factory=Adoption)
+    self_hosting: SelfHosting = Field(default_factory=SelfHosting)
     review_probability: float = Field(
         0.15, ge=0, le=1, description="chance per month an adopter reconsiders its vendor"
     )
@@ -201,41 +287,49 @@ class EnterpriseWeights(Strict):
     trust: float = Field(3.0, ge=0)
     integration: float = Field(3.0, ge=0, description="weight on integration with the incumbent cloud")
     quality: float = Field(0.5, ge=0)
-    price: float = Field(0.1, ge=0, description="weight on -log price: weak")
+    price: float = Field(0.5, ge=0, description="weight on -log monthly cost of the option")
+    service: float = Field(1.0, ge=0, description="weight on log service level of the stream it would buy")
 
 
 class Enterprises(Strict):
-    """Enterprise CIOs: the revenue side, choosing at adoption and at contract renewal."""
+    """Enterprise CIOs: at adoption and renewal each buys a model API or a private deployment.
+
+    What they buy follows from their use (tokens a month), capped by a budget; they pay for
+    what they are served: tokens at the contract price, GPU-hours at the IaaS price, and
+    platform (PaaS) fees.
+    """
 
     population: float = Field(gt=0, description="real enterprises that could adopt AI cloud services")
     initially_adopted: float = Field(0.1, ge=0, le=1)
-    adoption_rate: float = Field(0.03, ge=0, le=1, description="adoption hazard per month")
-    budget: Distribution = Field(
-        default_factory=lambda: Pareto(minimum=1.0e5, alpha=1.5, cap=200.0),
-        description="AI cloud budget, yuan/month",
+    adoption_rate: float = Field(0.03, ge=0, le=1, description="adoption hazard per month within the potential")
+    potential: float = Field(1.0, gt=0, le=1, description="fraction of enterprises that ever adopt (saturation)")
+    size: Distribution = Field(
+        default_factory=lambda: Pareto(minimum=1.0, alpha=1.5, cap=300.0),
+        description="relative size (use and budget scale with it)",
     )
+    tokens_per_day: float = Field(
+        gt=0, description="tokens/day a size-1 enterprise uses at the reference price at the start"
+    )
+    usage_growth: float = Field(0.05, ge=-1, le=2, description="monthly growth of enterprises' use")
+    demand_elasticity: float = Field(0.3, ge=0, le=3, description="price elasticity of API token use")
+    budget: float = Field(gt=0, description="most a size-1 enterprise spends on AI cloud, yuan/month")
     contract_months: int = Field(12, ge=1, le=120, description="contract term; choices happen only at renewal")
     weights: EnterpriseWeights = Field(default_factory=EnterpriseWeights)
-    sovereignty_need: float = Field(0.3, ge=0, le=1, description="fraction needing data sovereignty")
+    sovereignty_need: float = Field(0.3, ge=0, le=1, description="fraction in sectors needing data sovereignty")
     sovereignty_bonus: float = Field(
         1.5, ge=0, description="utility of private deployment to those who need sovereignty"
     )
-    private_preference: float = Field(-1.0, description="utility of private deployment to everyone (effort, GPUs)")
+    private_preference: float = Field(-1.0, description="utility of private deployment to everyone (effort)")
     own_model_edge: float = Field(
-        0.5, ge=0, description="extra utility of private deployment on a vendor hosting its own open model"
+        0.5, ge=0, description="extra utility of private deployment on the vendor that owns the open model"
     )
-    private_spend_multiplier: float = Field(
-        1.5, gt=0, description="private deployment spend (IaaS) relative to the API budget"
+    private_min_gpus: float = Field(
+        8.0, ge=0, description="GPUs a private deployment reserves however little it serves"
+    )
+    finetune_gpu_hours: float = Field(
+        0.0, ge=0, description="fine-tuning GPU-hours a month of a size-1 private deployer"
     )
     migration_cost: float = Field(2.0, ge=0, description="utility cost of changing vendor at renewal (.inf: never)")
-    service_cost_share: float = Field(
-        0.6, ge=0, le=2, description="cost of platform services and IaaS as a fraction of enterprise revenue"
-    )
-    tokens_per_yuan: float = Field(
-        100.0, ge=0, description="tokens/day per yuan/month of budget at the reference price"
-    )
-    demand_elasticity: float = Field(0.2, ge=0, le=3)
-    demand_cap: float = Field(5.0, ge=1)
 
 
 class AgentCounts(Strict):
@@ -270,11 +364,16 @@ class EventBase(Strict):
 
 
 class PriceEvent(EventBase):
-    """A list-price change: set `price`, or scale by `change` (-0.99 is a 99 % cut)."""
+    """A list-price change: set `price`, or scale by `change` (-0.99 is a 99 % cut).
+
+    `stream: token` changes the token list price (enterprise contracts follow it at their
+    discount); `stream: gpu_hour` the AI IaaS price of a GPU-hour.
+    """
 
     type: Literal["price"]
     vendor: str
-    price: float | None = Field(None, gt=0)
+    stream: Literal["token", "gpu_hour"] = "token"
+    price: float | None = Field(None, gt=0, description="yuan/1k tokens, or yuan per GPU-hour")
     change: float | None = Field(None, gt=-1, description="fractional change, > -1 (a price stays positive)")
 
     @model_validator(mode="after")
@@ -285,10 +384,10 @@ class PriceEvent(EventBase):
 
 
 class QualityEvent(EventBase):
-    """A model release: set `quality`, or add `change` to it."""
+    """A model release: set the family's `quality`, or add `change` to it."""
 
     type: Literal["quality"]
-    vendor: str
+    family: str
     quality: float | None = None
     change: float | None = None
 
@@ -300,20 +399,34 @@ class QualityEvent(EventBase):
 
 
 class OpenWeightsEvent(EventBase):
-    """Open weights become available: a vendor's own (`vendor`), or a third party's model any vendor can host."""
+    """A family's weights become open: any vendor can host it, enterprises can deploy it privately."""
 
     type: Literal["open_weights"]
-    vendor: str | None = Field(None, description="omit for a third-party model (e.g. DeepSeek)")
+    family: str
 
 
 class SupplyEvent(EventBase):
-    """A chip-supply or cost shock: cap capacity growth, scale capacity or unit cost."""
+    """A chip-supply or cost shock on a vendor's import-controlled chips (or on all its chips).
+
+    Export controls act on imported GPUs: with `scope: imported` (the default) the cap and
+    the changes apply to that part of the fleet only, so a vendor on domestic chips (Huawei)
+    is barely touched.
+    """
 
     type: Literal["supply"]
     vendor: str
-    capacity_growth_cap: float | None = Field(None, ge=-1, description="monthly capacity growth at most this")
-    capacity_change: float | None = Field(None, gt=-1, description="one-off fractional change in capacity")
-    unit_cost_change: float | None = Field(None, gt=-1, description="fractional change in unit cost")
+    scope: Literal["imported", "all"] = "imported"
+    capacity_growth_cap: float | None = Field(None, ge=-1, description="monthly GPU fleet growth at most this")
+    capacity_change: float | None = Field(None, gt=-1, description="one-off fractional change in GPUs")
+    gpu_hour_cost_change: float | None = Field(None, gt=-1, description="fractional change in GPU-hour cost")
+
+
+class EfficiencyEvent(EventBase):
+    """A serving-efficiency gain (e.g. a new inference stack): tokens per GPU-hour scale by 1 + change."""
+
+    type: Literal["efficiency"]
+    vendor: str = Field(ALL_VENDORS, description="a vendor id or all")
+    change: float = Field(gt=-1, description="fractional change in tokens per GPU-hour")
 
 
 class EntryEvent(EventBase):
@@ -343,7 +456,14 @@ class SwitchingEvent(EventBase):
 
 
 Event = Annotated[
-    PriceEvent | QualityEvent | OpenWeightsEvent | SupplyEvent | EntryEvent | ExitEvent | SwitchingEvent,
+    PriceEvent
+    | QualityEvent
+    | OpenWeightsEvent
+    | SupplyEvent
+    | EfficiencyEvent
+    | EntryEvent
+    | ExitEvent
+    | SwitchingEvent,
     Field(discriminator="type"),
 ]
 
@@ -361,6 +481,10 @@ class Scenario(Strict):
     seed: int = Field(0, ge=0, lt=2**63)
     agents: AgentCounts = Field(default_factory=AgentCounts)
     vendors: dict[str, Vendor] = Field(min_length=1, max_length=100)
+    families: dict[str, Family] = Field(min_length=1, max_length=100)
+    serving: Serving
+    labs: dict[str, Lab] = Field(default_factory=dict, max_length=1000)
+    lab_choice: LabChoice = Field(default_factory=LabChoice)
     developers: Developers
     enterprises: Enterprises
     events: list[Event] = Field(default_factory=list)
@@ -374,18 +498,43 @@ class Scenario(Strict):
             raise ValueError("at least one vendor must be active at the start")
         if sum(v.incumbency for v in self.vendors.values()) <= 0:
             raise ValueError("vendors: at least one vendor needs incumbency > 0 (enterprise cloud contracts)")
+        _check_families(self)
+        for lab_id, lab in self.labs.items():
+            for vendor in lab.investors:
+                if vendor not in self.vendors:
+                    raise ValueError(
+                        f"labs.{lab_id}.investors: unknown vendor {vendor!r}; expected one of: "
+                        + ", ".join(self.vendors)
+                    )
         for i, event in enumerate(self.events):
             _check_event(self, i, event)
         _check_someone_stays(self)
         return self
 
 
+def _check_families(scenario: Scenario) -> None:
+    for family_id, family in scenario.families.items():
+        if not FAMILY_ID.match(family_id):
+            raise ValueError(f"families.{family_id}: the id must be lower-case letters, digits or _")
+        if family.owner is not None and family.owner not in scenario.vendors:
+            known = ", ".join(scenario.vendors)
+            raise ValueError(f"families.{family_id}.owner: unknown vendor {family.owner!r}; expected one of: {known}")
+    owned = [f.owner for f in scenario.families.values() if f.owner is not None]
+    for vendor_id in scenario.vendors:
+        if owned.count(vendor_id) != 1:
+            raise ValueError(f"vendors.{vendor_id}: every vendor owns exactly one model family (families.*.owner)")
+
+
 def _check_event(scenario: Scenario, index: int, event: EventBase) -> None:
     where = f"events.{index}"
     if month_index(scenario.start, event.date) < 0:
         raise ValueError(f"{where}.date: {event.date} is before the scenario starts ({scenario.start})")
+    family = getattr(event, "family", None)
+    if family is not None and family not in scenario.families:
+        known = ", ".join(scenario.families)
+        raise ValueError(f"{where}.family: unknown model family {family!r}; expected one of: {known}")
     vendor = getattr(event, "vendor", None)
-    allows_all = isinstance(event, (PriceEvent, SupplyEvent))
+    allows_all = isinstance(event, (PriceEvent, SupplyEvent, EfficiencyEvent))
     if vendor is None or (allows_all and vendor == ALL_VENDORS) or vendor in scenario.vendors:
         return
     known = ", ".join(scenario.vendors) + (", all" if allows_all else "")

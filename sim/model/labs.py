@@ -1,0 +1,66 @@
+"""Model labs: few, large renters of GPU clusters, likely the largest single part of AI IaaS.
+
+Each lab rents a GPU fleet that grows at its own rate and splits it across clouds by a logit
+on the GPU-hour price, an equity tie (a vendor that invested in it) and the IaaS service
+level, renewed every `contract_months`. The split is a share, not a single pick: real labs
+rent from several clouds, and five labs drawn at random would make revenue shares a lottery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.choice import logit_probabilities
+from sim.scenario.schema import LabChoice, Scenario
+
+
+@dataclass(frozen=True)
+class LabOffer:
+    """What labs see when they renew: each vendor's GPU-hour price, IaaS service and presence."""
+
+    log_gpu_price: np.ndarray
+    log_iaas_service: np.ndarray
+    active: np.ndarray
+
+
+def split_utilities(investor: np.ndarray, offer: LabOffer, tastes: LabChoice) -> np.ndarray:
+    """Utility of renting from each vendor, [labs, vendors]."""
+    common = -tastes.price_weight * offer.log_gpu_price + tastes.reliability_weight * offer.log_iaas_service
+    utilities = common[None, :] + tastes.investor_bonus * investor
+    return np.where(offer.active[None, :], utilities, -np.inf)
+
+
+class LabPopulation:
+    """Every lab's rented GPUs, equity ties and current split across vendors."""
+
+    def __init__(self, scenario: Scenario):
+        vendor_ids = list(scenario.vendors)
+        labs = list(scenario.labs.values())
+        self.ids = list(scenario.labs)
+        self.names = [lab.name for lab in labs]
+        self.count = len(labs)
+        self.gpus = np.array([lab.gpus for lab in labs], dtype=np.float64)
+        self.growth = np.array([lab.growth for lab in labs], dtype=np.float64)
+        self.investor = np.zeros((self.count, len(vendor_ids)))
+        for row, lab in enumerate(labs):
+            for vendor in lab.investors:
+                self.investor[row, vendor_ids.index(vendor)] = 1.0
+        self.split = np.zeros((self.count, len(vendor_ids)))
+        self.tastes = scenario.lab_choice
+
+    def grow(self) -> None:
+        self.gpus = self.gpus * (1.0 + self.growth)
+
+    def renews(self, month: int) -> bool:
+        return month % self.tastes.contract_months == 0
+
+    def step_rows(self, rows: slice | np.ndarray, offer: LabOffer, month: int, vendor_left: bool) -> None:
+        """Re-split the given labs' rental at renewal, or at once when a vendor they use has left."""
+        if self.renews(month) or vendor_left:
+            self.split[rows] = logit_probabilities(split_utilities(self.investor[rows], offer, self.tastes))
+
+    def gpu_hours(self) -> np.ndarray:
+        """GPU-hours a month each vendor is asked for by labs, [vendors]."""
+        return (self.gpus[:, None] * self.split).sum(axis=0) * self.tastes.hours_per_month
