@@ -7,7 +7,7 @@ its class pays. Revenue is always a price times a served quantity:
   MaaS  = tokens served x list price (developers) or contract price (enterprises)
   IaaS  = GPU-hours served x GPU-hour price (labs, private deployments, fine-tuning,
           self-hosting developers)
-  PaaS  = platform fee x enterprise size (not GPU-bound)
+  PaaS  = platform fee x enterprise size under contract (not GPU-bound)
 Costs are GPU-hours used x the vendor's GPU-hour cost, per stream. Definitions in
 docs/ODD.md ("Accounting").
 """
@@ -65,6 +65,9 @@ class MonthAccounts:
     iaas_finetune_revenue: np.ndarray
     iaas_self_host_revenue: np.ndarray
     paas_revenue: np.ndarray
+    platform_fee: np.ndarray  # yuan/month per unit of enterprise size
+    platform_units: np.ndarray  # enterprise size under platform contracts
+    api_token_demand: np.ndarray  # tokens / day asked for (developers + enterprises), before rationing
     family_api_tokens: np.ndarray  # [vendors, families] tokens / day, external API
     family_private_tokens: np.ndarray  # [vendors, families] private + self-hosted
     family_first_party_tokens: np.ndarray  # [vendors, families]
@@ -234,7 +237,10 @@ def close_month(
         iaas_private_revenue=private_hours * book.gpu_hour_price,
         iaas_finetune_revenue=finetune_hours * book.gpu_hour_price,
         iaas_self_host_revenue=self_host_hours * book.gpu_hour_price,
-        paas_revenue=ent.platform_fees * book.active,
+        paas_revenue=ent.platform_units * book.platform_fee * book.active,
+        platform_fee=book.platform_fee.copy(),
+        platform_units=ent.platform_units * book.active,
+        api_token_demand=(demand.developer_api_tokens + ent.api_tokens) * book.active,
         family_api_tokens=(dev_tokens + ent_tokens)[:, None] * families.api_mix(),
         family_private_tokens=(private_tokens + self_hosted)[:, None] * families.private_mix()[None, :],
         family_first_party_tokens=first_party[:, None] * own_family,

@@ -26,7 +26,7 @@ class Purchases:
     private_tokens: np.ndarray  # tokens/day
     private_gpu_hours: np.ndarray  # a month
     finetune_gpu_hours: np.ndarray  # a month
-    platform_fees: np.ndarray  # yuan/month (PaaS: not GPU-bound, billed whatever the service level)
+    platform_units: np.ndarray  # enterprise size under platform contracts (PaaS: not GPU-bound)
 
 
 @dataclass(frozen=True)
@@ -112,21 +112,20 @@ class EnterprisePopulation:
         """What the adopted enterprises want to buy this month from each vendor, within their budgets."""
         rows = np.flatnonzero(self.vendor >= 0)
         vendor, mode = self.vendor[rows].astype(np.intp), self.mode[rows]
-        wanted = bills(self.size[rows], offer)
-        pick = (np.arange(rows.size), vendor)
+        wanted = bills(self.size[rows], offer, vendor)
         private = mode == PRIVATE
-        cost = np.where(private, wanted.private_cost[pick], wanted.api_cost[pick])
+        cost = np.where(private, wanted.private_cost, wanted.api_cost)
         scale = budget_fraction(cost, self.size[rows], offer.budget) * self.weight[rows]
 
         def per_vendor(values: np.ndarray, where: np.ndarray) -> np.ndarray:
             return np.bincount(vendor, weights=values * scale * where, minlength=n_vendors)[:n_vendors]
 
         return Purchases(
-            api_tokens=per_vendor(wanted.api_tokens[pick], ~private),
-            private_tokens=per_vendor(wanted.private_tokens[pick], private),
-            private_gpu_hours=per_vendor(wanted.private_gpu_hours[pick], private),
-            finetune_gpu_hours=per_vendor(wanted.finetune_gpu_hours[pick], private),
-            platform_fees=per_vendor(wanted.platform_fees[pick], np.ones(rows.size, dtype=bool)),
+            api_tokens=per_vendor(wanted.api_tokens, ~private),
+            private_tokens=per_vendor(wanted.private_tokens, private),
+            private_gpu_hours=per_vendor(wanted.private_gpu_hours, private),
+            finetune_gpu_hours=per_vendor(wanted.finetune_gpu_hours, private),
+            platform_units=per_vendor(wanted.platform_units, np.ones(rows.size, dtype=bool)),
         )
 
     def by_vendor_and_mode(self, n_vendors: int, values: np.ndarray) -> np.ndarray:

@@ -72,29 +72,40 @@ class ProcurementTastes:
 
 @dataclass(frozen=True)
 class Bills:
-    """What CIOs would buy and pay per option, [cios, vendors] each, before the budget cap."""
+    """What CIOs would buy and pay per option, [cios, vendors] (or [cios], one vendor each), before the cap."""
 
     api_tokens: np.ndarray  # tokens/day
     private_tokens: np.ndarray  # tokens/day
     private_gpu_hours: np.ndarray  # serving, a month
     finetune_gpu_hours: np.ndarray  # a month
-    platform_fees: np.ndarray  # yuan/month
+    platform_units: np.ndarray  # enterprise size under a platform contract (PaaS is priced per unit)
     api_cost: np.ndarray  # yuan/month: tokens + platform
     private_cost: np.ndarray  # yuan/month: GPU-hours + platform
 
 
-def bills(size: np.ndarray, offer: EnterpriseOffer) -> Bills:
-    """Quantities and monthly bills of each option for enterprises of the given sizes."""
-    size = np.asarray(size, dtype=np.float64)[:, None]
-    api_tokens = size * offer.api_tokens_per_size[None, :]
+def bills(size: np.ndarray, offer: EnterpriseOffer, vendor: np.ndarray | None = None) -> Bills:
+    """Quantities and monthly bills for enterprises of the given sizes.
+
+    With `vendor` (one index per enterprise) each array is that vendor's option, [cios];
+    without, every vendor's, [cios, vendors]. One formula for both, so what a CIO weighs
+    is what it is then billed.
+    """
+
+    def per_vendor(values: np.ndarray) -> np.ndarray:
+        return values[vendor] if vendor is not None else values[None, :]
+
+    size = np.asarray(size, dtype=np.float64)
+    size = size if vendor is not None else size[:, None]
+    api_tokens = size * per_vendor(offer.api_tokens_per_size)
     private_tokens = np.broadcast_to(size * offer.private_tokens_per_size, api_tokens.shape)
-    serving_hours = private_tokens * DAYS_PER_MONTH / offer.private_tokens_per_gpu_hour[None, :]
+    serving_hours = private_tokens * DAYS_PER_MONTH / per_vendor(offer.private_tokens_per_gpu_hour)
     private_gpu_hours = np.maximum(serving_hours, offer.reserved_gpu_hours)
     finetune = np.broadcast_to(size * offer.finetune_gpu_hours, api_tokens.shape)
-    platform = size * offer.platform_fee[None, :]
-    api_cost = api_tokens * DAYS_PER_MONTH / 1000.0 * offer.contract_price[None, :] + platform
-    private_cost = (private_gpu_hours + finetune) * offer.gpu_hour_price[None, :] + platform
-    return Bills(api_tokens, private_tokens, private_gpu_hours, finetune, platform, api_cost, private_cost)
+    platform_units = np.broadcast_to(size, api_tokens.shape)
+    platform = platform_units * per_vendor(offer.platform_fee)
+    api_cost = api_tokens * DAYS_PER_MONTH / 1000.0 * per_vendor(offer.contract_price) + platform
+    private_cost = (private_gpu_hours + finetune) * per_vendor(offer.gpu_hour_price) + platform
+    return Bills(api_tokens, private_tokens, private_gpu_hours, finetune, platform_units, api_cost, private_cost)
 
 
 def budget_fraction(cost: np.ndarray, size: np.ndarray, budget: float) -> np.ndarray:
