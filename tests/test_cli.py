@@ -40,15 +40,36 @@ VENDOR_COLUMNS = [
     "api_tokens_per_day",
     "headline_tokens_per_day",
     "private_tokens_per_day",
+    "first_party_tokens_per_day",
     "revenue",
+    "maas_revenue",
+    "iaas_revenue",
+    "paas_revenue",
     "price",
     "unit_cost",
     "gross_margin",
+    "maas_margin",
+    "iaas_margin",
+    "gpus",
+    "service_level",
+    "iaas_service_level",
     "developers",
     "enterprises_api",
     "enterprises_private",
 ]
-MARKET_COLUMNS = ["step", "date", "hhi_tokens", "hhi_revenue", "mean_price", "switching_rate"]
+MARKET_COLUMNS = [
+    "step",
+    "date",
+    "revenue",
+    "maas_revenue",
+    "iaas_revenue",
+    "paas_revenue",
+    "hhi_tokens",
+    "hhi_revenue",
+    "mean_price",
+    "revenue_per_million_tokens",
+    "switching_rate",
+]
 SHARES = ("token_share", "revenue_share")
 
 

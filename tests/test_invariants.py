@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SHIPPED, SMALL
 
 import sim
 from sim.model.developers import NOT_ADOPTED
 from sim.record.trajectories import MARKET_COLUMNS, VENDOR_COLUMNS
+from sim.scenario.calendar import DAYS_PER_MONTH
 
 
 @pytest.fixture(scope="module", params=[p.stem for p in SHIPPED])
@@ -45,38 +47,115 @@ def test_every_documented_column_is_recorded_for_every_month_and_vendor(shipped_
     assert len(shipped_run.market) == months
 
 
-def test_tokens_add_up_across_streams(shipped_run):
+def test_tokens_and_revenue_add_up_across_streams(shipped_run):
     t = shipped_run.trajectories
     np.testing.assert_allclose(t.api_tokens_per_day, t.developer_tokens_per_day + t.enterprise_api_tokens_per_day)
     np.testing.assert_allclose(t.headline_tokens_per_day, t.api_tokens_per_day + t.first_party_tokens_per_day)
-    np.testing.assert_allclose(t.revenue, t.api_revenue + t.enterprise_api_revenue + t.private_revenue)
+    np.testing.assert_allclose(t.revenue, t.maas_revenue + t.iaas_revenue + t.paas_revenue)
+    np.testing.assert_allclose(t.maas_revenue, t.maas_developer_revenue + t.maas_enterprise_revenue)
+    iaas = t.iaas_lab_revenue + t.iaas_private_revenue + t.iaas_finetune_revenue + t.iaas_self_host_revenue
+    np.testing.assert_allclose(t.iaas_revenue, iaas)
+    market = shipped_run.market
+    for column in ("revenue", "maas_revenue", "iaas_revenue", "paas_revenue", "api_tokens_per_day"):
+        np.testing.assert_allclose(market[column], t.groupby("step")[column].sum().to_numpy(), rtol=1e-12)
 
 
-def test_served_tokens_never_exceed_capacity(shipped_run):
+def test_revenue_is_a_price_times_a_served_quantity(shipped_run):
+    """Tokens at the price each class pays, GPU-hours at the IaaS price; costs are GPU-hours used
+    times the GPU-hour cost. No revenue without something served."""
     t = shipped_run.trajectories
-    served = t.headline_tokens_per_day + t.private_tokens_per_day
-    assert (served <= t.capacity_tokens_per_day * (1 + 1e-9)).all()
+    thousands_a_month = DAYS_PER_MONTH / 1000
+    np.testing.assert_allclose(t.maas_developer_revenue, t.developer_tokens_per_day * thousands_a_month * t.price)
+    np.testing.assert_allclose(
+        t.maas_enterprise_revenue, t.enterprise_api_tokens_per_day * thousands_a_month * t.contract_price
+    )
+    np.testing.assert_allclose(t.iaas_lab_revenue, t.lab_gpu_hours * t.gpu_hour_price)
+    np.testing.assert_allclose(t.iaas_private_revenue, t.private_gpu_hours * t.gpu_hour_price)
+    np.testing.assert_allclose(t.iaas_finetune_revenue, t.finetune_gpu_hours * t.gpu_hour_price)
+    np.testing.assert_allclose(t.iaas_self_host_revenue, t.self_host_gpu_hours * t.gpu_hour_price)
+    np.testing.assert_allclose(t.maas_cost, t.gpu_hours_api * t.gpu_hour_cost)
+    np.testing.assert_allclose(t.iaas_cost, t.gpu_hours_iaas * t.gpu_hour_cost)
+    np.testing.assert_allclose(t.first_party_cost, t.gpu_hours_first_party * t.gpu_hour_cost)
+    iaas_hours = t.lab_gpu_hours + t.private_gpu_hours + t.finetune_gpu_hours + t.self_host_gpu_hours
+    np.testing.assert_allclose(t.gpu_hours_iaas, iaas_hours)
+    np.testing.assert_allclose(t.unit_cost, 1000 * t.gpu_hour_cost / t.tokens_per_gpu_hour)
+    assert (t.maas_revenue > 0).any() and (t.iaas_revenue > 0).any() and (t.paas_revenue > 0).any()
+
+
+def test_served_gpu_hours_never_exceed_the_gpus_and_carry_the_tokens_served(shipped_run):
+    t = shipped_run.trajectories
+    usable_hours = shipped_run.scenario.serving.usable_hours
+    np.testing.assert_allclose(t.gpu_hours_available, t.gpus * usable_hours * t.active)
+    used = t.gpu_hours_first_party + t.gpu_hours_iaas + t.gpu_hours_api
+    assert (used <= t.gpu_hours_available * (1 + 1e-9)).all()
+    np.testing.assert_allclose(t.gpu_utilisation * t.gpu_hours_available, used, rtol=1e-9, atol=1e-6)
+    # API and first-party tokens run at the vendor's tokens per GPU-hour
+    np.testing.assert_allclose(t.api_tokens_per_day * DAYS_PER_MONTH / t.tokens_per_gpu_hour, t.gpu_hours_api)
+    np.testing.assert_allclose(
+        t.first_party_tokens_per_day * DAYS_PER_MONTH / t.tokens_per_gpu_hour, t.gpu_hours_first_party
+    )
+    for column in ("service_level", "iaas_service_level"):
+        assert t[column].between(0, 1).all(), column
 
 
 @pytest.mark.parametrize("name", ["baseline", "chip_controls"])
 def test_vendor_totals_equal_the_sum_over_their_agents(name):
-    """What the books say per vendor is what the Mesa agents add up to, month after month."""
+    """What the books say per vendor is what the Mesa agents add up to, month after month.
+
+    Each agent's quantities are worked out here from the scenario's demand rules: a developer
+    of size x using an API at price p asks tokens_per_day * x * (p / p_ref)^-e * (1 + g)^t; a
+    CIO buying tokens asks the same with its own parameters at the contract price, and buys
+    at most its budget's worth (tokens and platform fee scale down together); the vendor
+    serves every API customer the same fraction of what it asked (its service level)."""
     scenario = sim.load_scenario(SHIPPED[[p.stem for p in SHIPPED].index(name)], [*SMALL, "months=20"])
+    dev, ent = scenario.developers, scenario.enterprises
     model = sim.build_model(scenario)
+    developer_agents, cio_agents = model.developer_agents, model.enterprise_agents
     for _ in range(scenario.months):
         model.step()
-        books = model.ledger[-1]
+        books, month = model.ledger[-1], model.month
+        devs = pd.DataFrame(
+            {
+                "vendor": [a.vendor for a in developer_agents],
+                "self_hosting": [a.self_hosting for a in developer_agents],
+                "represents": [a.represents for a in developer_agents],
+                "size": [a.size for a in developer_agents],
+            }
+        )
+        cios = pd.DataFrame(
+            {
+                "vendor": [c.vendor for c in cio_agents],
+                "mode": [c.mode for c in cio_agents],
+                "represents": [c.represents for c in cio_agents],
+                "size": [c.size for c in cio_agents],
+            }
+        )
         for i, vendor in enumerate(model.vendors.ids):
-            devs = [a for a in model.developer_agents if a.vendor == vendor]
-            assert books.developers[i] == pytest.approx(sum(a.represents for a in devs), rel=1e-9)
-            assert books.developer_api_tokens[i] == pytest.approx(sum(a.tokens_per_day for a in devs), rel=1e-6)
-            for mode, column in (("api", books.enterprises_api), ("private", books.enterprises_private)):
-                cios = [c for c in model.enterprise_agents if c.vendor == vendor and c.mode == mode]
-                assert column[i] == pytest.approx(sum(c.represents for c in cios), rel=1e-9)
-            api_cios = [c for c in model.enterprise_agents if c.vendor == vendor and c.mode == "api"]
-            assert books.enterprise_revenue[i] == pytest.approx(
-                sum(c.represents * c.budget for c in api_cios), rel=1e-6
+            spec = scenario.vendors[vendor]
+            price, contract = books.price[i], books.contract_price[i]
+            mine = devs[devs.vendor == vendor]
+            assert books.developers[i] == pytest.approx(mine.represents.sum(), rel=1e-9)
+            assert books.developers_self_hosting[i] == pytest.approx(
+                mine.represents[mine.self_hosting].sum(), rel=1e-9, abs=1e-9
             )
+            api = mine[~mine.self_hosting]
+            asked = dev.tokens_per_day * (price / dev.reference_price) ** -dev.demand_elasticity
+            asked *= (1 + dev.usage_growth) ** month * (api.represents * api["size"]).sum()
+            assert books.developer_api_tokens[i] == pytest.approx(asked * books.service_level[i], rel=1e-6)
+            for mode, column in (("api", books.enterprises_api), ("private", books.enterprises_private)):
+                theirs = cios[(cios.vendor == vendor) & (cios["mode"] == mode)]
+                assert column[i] == pytest.approx(theirs.represents.sum())
+            buyers = cios[(cios.vendor == vendor) & (cios["mode"] == "api")]
+            tokens = ent.tokens_per_day * (1 + ent.usage_growth) ** month * buyers["size"]
+            tokens *= (contract / dev.reference_price) ** -ent.demand_elasticity
+            bill = tokens * DAYS_PER_MONTH / 1000 * contract + buyers["size"] * spec.platform_fee
+            affordable = np.minimum(1.0, buyers["size"] * ent.budget / bill) * buyers.represents
+            served = (tokens * affordable).sum() * books.service_level[i]
+            assert books.enterprise_api_tokens[i] == pytest.approx(served, rel=1e-6, abs=1e-6)
+            assert books.maas_enterprise_revenue[i] == pytest.approx(
+                served * DAYS_PER_MONTH / 1000 * contract, rel=1e-6, abs=1e-6
+            )
+        assert books.developers_adopted == pytest.approx(devs.represents[devs.vendor.notna()].sum(), rel=1e-9)
 
 
 def test_agent_weights_add_up_to_the_real_population(small_baseline):
@@ -113,5 +192,6 @@ def test_adoption_states_are_consistent(small_baseline):
     model.run()
     population = model.developers
     assert (population.tenure[population.vendor == NOT_ADOPTED] == 0).all()
-    assert (population.vendor < model.vendors.count).all()
+    sellers = model.vendors.count + (small_baseline.developers.outside_option is not None)  # vendors + outside
+    assert (population.vendor < sellers).all()
     assert ((model.enterprises.vendor >= 0) == (model.enterprises.mode >= 0)).all()

@@ -108,6 +108,18 @@ FILE_CASES = {
         at="price:",
         reported_in="negative_price.yaml",
     ),
+    "quality event for an unknown model family": FileCase(
+        "event_unknown_family.yaml", "add_events.0.family", "unknown model family 'gpt5'", at="gpt5"
+    ),
+    "vendor without a model family": FileCase(
+        "vendor_without_family.yaml", "vendors.newco", "owns exactly one model family", at="newco:"
+    ),
+    "model family of an unknown vendor": FileCase(
+        "family_unknown_owner.yaml", "families.doubao.owner", "unknown vendor 'bytedance'", at="bytedance"
+    ),
+    "GPU allocation not an order of the streams": FileCase(
+        "allocation_not_an_order.yaml", "vendors.volcano", "first_party, iaas and api once each", at="volcano:"
+    ),
     "file does not exist": FileCase("does_not_exist.yaml", None, "not found"),
 }
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from sim.cli import main
 from sim.scenario.loading import ScenarioError
@@ -27,6 +28,7 @@ from sim.sweep.spec import load_sweep
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SHIPPED = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+BASELINE_EVENTS = len(yaml.safe_load(BASELINE.read_text(encoding="utf-8"))["events"])
 TINY = "overrides: {agents.developers: 2000, agents.enterprises: 1000, months: 12}\n"
 
 
@@ -117,10 +119,10 @@ MALFORMED = [
         "nope",
     ),
     (
-        "parameters:\n  events.9.price: [0.001]\n" + GRID,
-        "parameters.events.9.price",
-        "expected an index from 0 to 5",
-        "events.9",
+        "parameters:\n  events.99.price: [0.001]\n" + GRID,
+        "parameters.events.99.price",
+        f"expected an index from 0 to {BASELINE_EVENTS - 1}",
+        "events.99",
     ),
     (
         "parameters:\n  developers.lock_in: {dist: uniform, low: 0, high: 1}\ndesign: {method: random, samples: 4}\n",

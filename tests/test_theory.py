@@ -3,6 +3,12 @@
 Each check builds a stripped-down market from the baseline, so that only the mechanism
 under test is at work, and compares with the formula. Tolerances are a few standard
 errors of the sampling noise at the population size used, so they shrink as N grows.
+
+The stripped market has no events, no reactive pricing, GPUs far beyond any demand (so
+every stream is fully served), no first-party apps (headline tokens are API tokens), no
+sellers outside the vendors, no enterprises buying (unless a check adds them), and
+developers of size 1 (too small to self-host) with fixed tastes and no ecosystem or
+reliability term.
 """
 
 from __future__ import annotations
@@ -10,14 +16,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import SCENARIOS
+from scipy.optimize import brentq
 
 import sim
 
 VENDORS = ("volcano", "alibaba", "baidu", "tencent", "huawei", "others")
+FAMILIES = ("doubao", "qwen", "ernie", "hunyuan", "pangu", "others", "deepseek")
+NO_FRICTIONS = (
+    "developers.switching_cost=0",
+    "developers.lock_in.weight=0",
+    "developers.review_probability=1",
+    "developers.initially_adopted=1",
+)
+# Prices and qualities that differ across vendors, so that the logit limit is not the even split.
+PRICES = {"volcano": 0.02, "alibaba": 0.03, "baidu": 0.05, "tencent": 0.04, "huawei": 0.08, "others": 0.025}
+QUALITIES = {"doubao": 0.2, "qwen": 0.5, "ernie": 0.0, "hunyuan": -0.3, "pangu": 0.4, "others": -0.5, "deepseek": 0.3}
+DIFFERENT_OFFERS = (
+    *(f"vendors.{vendor}.price={price}" for vendor, price in PRICES.items()),
+    *(f"families.{family}.quality={quality}" for family, quality in QUALITIES.items()),
+)
 
 
 def stripped(developers: int, *overrides: str) -> sim.Scenario:
-    """The baseline with no events, fixed tastes, unlimited capacity and no feedback terms."""
+    """The baseline reduced to developers choosing among vendors' APIs (see the module docstring)."""
     base = [
         f"agents.developers={developers}",
         "agents.enterprises=500",
@@ -28,9 +49,12 @@ def stripped(developers: int, *overrides: str) -> sim.Scenario:
         "developers.ecosystem_weight=0",
         "developers.reliability_weight=0",
         "developers.exit_rate=0",
+        "developers.outside_option=null",
+        "enterprises.initially_adopted=0",
+        "enterprises.adoption_rate=0",
     ]
     for vendor in VENDORS:
-        base += [f"vendors.{vendor}.pricing=[]", f"vendors.{vendor}.capacity=1.0e18"]
+        base += [f"vendors.{vendor}.pricing=[]", f"vendors.{vendor}.gpus=1.0e12", f"vendors.{vendor}.first_party=null"]
     return sim.load_scenario(SCENARIOS / "baseline.yaml", base + list(overrides))
 
 
@@ -40,42 +64,90 @@ def developer_shares(result: sim.RunResult) -> np.ndarray:
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def logit_shares(scenario: sim.Scenario) -> np.ndarray:
-    utilities = np.array([-np.log(v.price) + v.quality for v in scenario.vendors.values()])
-    weights = np.exp(utilities - utilities.max())
-    return weights / weights.sum()
+def api_qualities(scenario: sim.Scenario) -> np.ndarray:
+    """Quality of each vendor's API: log-sum-exp over its own family and every open-weight family."""
+    families = scenario.families.values()
+    return np.array(
+        [
+            np.log(sum(np.exp(f.quality) for f in families if f.owner == vendor or f.open_weights))
+            for vendor in scenario.vendors
+        ]
+    )
+
+
+def mixed_logit_shares(scenario: sim.Scenario, beta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """Each developer's logit probabilities over the vendors, [developers, vendors]."""
+    log_price = np.log([v.price for v in scenario.vendors.values()])
+    utilities = -np.outer(beta, log_price) + np.outer(gamma, api_qualities(scenario))
+    weights = np.exp(utilities - utilities.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def expected_shares(scenario: sim.Scenario, seed: int) -> np.ndarray:
+    """Per-developer logit probabilities for the tastes the model draws with this seed."""
+    developers = sim.build_model(scenario, seed=seed).developers
+    return mixed_logit_shares(
+        scenario, developers.price_sensitivity.astype(float), developers.quality_sensitivity.astype(float)
+    )
 
 
 @pytest.mark.parametrize("developers", [2_000, 40_000])
-def test_without_frictions_developer_shares_equal_logit_shares(developers):
+def test_without_frictions_developer_shares_equal_mixed_logit_shares(developers):
+    """With no switching cost, lock-in or ecosystem term, shares are the mixed-logit shares.
+
+    Prices and qualities differ across vendors; price sensitivity is heterogeneous
+    (log-normal), so the expected share of vendor j is the mean over developers of their
+    logit probabilities. Every developer re-chooses every month, so monthly shares are
+    independent draws around it, with standard error sqrt(sum_i p_ij (1 - p_ij)) / N.
+    """
     scenario = stripped(
         developers,
-        "developers.switching_cost=0",
-        "developers.lock_in.weight=0",
-        "developers.review_probability=1",
-        "developers.initially_adopted=1",
+        *NO_FRICTIONS,
+        *DIFFERENT_OFFERS,
+        "developers.price_sensitivity={dist: lognormal, median: 1.5, sigma: 0.5}",
+        "months=12",
     )
-    expected = logit_shares(scenario)
-    shares = developer_shares(sim.run(scenario, seed=1))[3:]
-    standard_error = np.sqrt(expected * (1 - expected) / developers)
-    # every developer re-chooses every month: monthly shares are independent draws
+    probabilities = expected_shares(scenario, seed=1)
+    expected = probabilities.mean(axis=0)
+    standard_error = np.sqrt((probabilities * (1 - probabilities)).sum(axis=0)) / developers
+    shares = developer_shares(sim.run(scenario, seed=1))
+    assert np.ptp(expected) > 0.1, "the offers differ enough for the check to mean something"
     assert np.all(np.abs(shares - expected) < 4.5 * standard_error)
     assert np.all(np.abs(shares.mean(axis=0) - expected) < 4.5 * standard_error / np.sqrt(len(shares)))
 
 
+def test_an_open_weight_family_raises_every_hosts_api_quality_by_log_sum_exp():
+    """Opening a family's weights lets every vendor's API sell it: shares follow the log-sum-exp quality."""
+    developers, expected = 30_000, {}
+    for open_weights in (False, True):
+        case = stripped(
+            developers,
+            *NO_FRICTIONS,
+            *DIFFERENT_OFFERS,
+            "months=6",
+            "families.qwen.open_weights=false",
+            "families.deepseek.quality=1.0",
+            f"families.deepseek.open_weights={open_weights}",
+        )
+        probabilities = expected_shares(case, seed=6)
+        expected[open_weights] = probabilities.mean(axis=0)
+        standard_error = np.sqrt((probabilities * (1 - probabilities)).sum(axis=0)) / developers
+        shares = developer_shares(sim.run(case, seed=6))
+        assert np.all(np.abs(shares - expected[open_weights]) < 4.5 * standard_error)
+    # DeepSeek (1.0) lifts the vendors with weak own families and takes share from the strongest
+    moved = expected[True] - expected[False]
+    assert moved[VENDORS.index("others")] > 20 * np.sqrt(0.25 / developers)
+    assert moved[VENDORS.index("alibaba")] < -20 * np.sqrt(0.25 / developers)
+
+
 def test_logit_limit_error_shrinks_with_population():
+    """The distance to the logit shares is sampling error: about 1 / sqrt(N)."""
     errors = []
     for developers in (1_000, 30_000):
-        scenario = stripped(
-            developers,
-            "developers.switching_cost=0",
-            "developers.lock_in.weight=0",
-            "developers.review_probability=1",
-            "developers.initially_adopted=1",
-            "months=12",
-        )
+        scenario = stripped(developers, *NO_FRICTIONS, *DIFFERENT_OFFERS, "months=12")
+        expected = expected_shares(scenario, seed=2).mean(axis=0)
         shares = developer_shares(sim.run(scenario, seed=2))
-        errors.append(np.sqrt(np.mean((shares - logit_shares(scenario)) ** 2)))
+        errors.append(np.sqrt(np.mean((shares - expected) ** 2)))
     assert errors[1] < errors[0] / 2  # sqrt(30) ~ 5.5 times smaller in expectation
 
 
@@ -106,6 +178,7 @@ def test_adoption_with_a_constant_market_potential_follows_the_bass_curve():
 
 
 def test_with_infinite_switching_cost_nobody_ever_switches_and_shares_never_change():
+    """Every adopter keeps its vendor (and CIOs theirs) through a 99 % price cut by one vendor."""
     scenario = stripped(
         5_000,
         "developers.switching_cost=.inf",
@@ -118,38 +191,142 @@ def test_with_infinite_switching_cost_nobody_ever_switches_and_shares_never_chan
         "enterprises.contract_months=3",
         "events=[{date: 2024-06, type: price, vendor: volcano, change: -0.99}]",
     )
-    result = sim.run(scenario, seed=4)
-    assert (result.trajectories["switches_out"] == 0).all()
-    developers = result.wide("developers").to_numpy()
-    assert (developers == developers[0]).all()
-    enterprises = (result.wide("enterprises_api") + result.wide("enterprises_private")).to_numpy()
-    assert (enterprises == enterprises[0]).all()
+    model = sim.build_model(scenario, seed=4)
+    developers, cios = model.developers.vendor.copy(), model.enterprises.vendor.copy()
+    assert (developers >= 0).all() and (cios >= 0).all()
+    for _ in range(scenario.months):
+        model.step()
+        np.testing.assert_array_equal(model.developers.vendor, developers)
+        np.testing.assert_array_equal(model.enterprises.vendor, cios)
+        assert model.ledger[-1].switches_out.sum() == 0
+    assert model.vendors.posted[0] == pytest.approx(0.01 * scenario.vendors["volcano"].price)
 
 
-def test_identical_vendors_split_the_market_evenly():
-    twins = []
+# --- identical vendors: the even split and the tipping point ---------------------------------
+
+TWINS = (
+    *(f"vendors.{vendor}.price=0.01" for vendor in VENDORS),
+    *(f"families.{family}.quality=0" for family in FAMILIES),
+    *(f"families.{family}.open_weights=false" for family in FAMILIES),
+)
+
+
+def identical_vendors(developers: int, ecosystem_weight: float, *overrides: str) -> sim.Scenario:
+    return stripped(
+        developers, *NO_FRICTIONS, *TWINS, "months=24", f"developers.ecosystem_weight={ecosystem_weight}", *overrides
+    )
+
+
+def tipped_share(eta: float, n: int) -> float:
+    """Leader's share at the stable asymmetric equilibrium of s_j = exp(eta s_j) / sum_k exp(eta s_k)."""
+
+    def gap(s: float) -> float:
+        rest = (1 - s) / (n - 1)
+        return s - 1 / (1 + (n - 1) * np.exp(eta * (rest - s)))
+
+    grid = np.linspace(1 / n + 1e-6, 1 - 1e-12, 4001)
+    values = np.array([gap(s) for s in grid])
+    roots = [brentq(gap, grid[i], grid[i + 1]) for i in np.flatnonzero(values[:-1] * values[1:] < 0)]
+    return max(roots)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.8])
+def test_identical_vendors_split_developers_evenly_below_the_tipping_threshold(ratio):
+    """Ecosystem utility eta * (last month's headline-token share): with N identical vendors the
+    even split is stable for eta < N. Deviations then follow s' - 1/N = (eta/N)(s - 1/N) + noise,
+    so the noise's standard error is inflated by 1 / sqrt(1 - (eta/N)^2)."""
+    developers, n = 20_000, len(VENDORS)
+    eta = ratio * n
+    result = sim.run(identical_vendors(developers, eta), seed=5)
+    even = 1 / n
+    spread = np.sqrt(even * (1 - even) / developers) / np.sqrt(1 - ratio**2)
+    assert np.all(np.abs(developer_shares(result) - even) < 4.5 * spread)
+
+
+@pytest.mark.parametrize("ratio", [1.25, 2.0])
+def test_identical_vendors_tip_to_one_leader_above_the_tipping_threshold(ratio):
+    """Above eta = N the even split is unstable: sampling noise grows until one vendor takes the
+    market, at the stable asymmetric equilibrium of the share map."""
+    developers, n = 20_000, len(VENDORS)
+    eta = ratio * n
+    shares = developer_shares(sim.run(identical_vendors(developers, eta), seed=5))
+    assert np.abs(shares[0] - 1 / n).max() < 0.02  # it starts even
+    leader = shares[-6:].max(axis=1)
+    expected = tipped_share(eta, n)
+    assert leader.min() > 0.5, "one vendor takes a clear majority"
+    assert (shares[-6:].argmax(axis=1) == shares[-1].argmax()).all(), "and keeps it"
+    assert np.abs(leader.mean() - expected) < 4.5 * np.sqrt(expected * (1 - expected) / developers) + 1e-4
+
+
+def test_identical_vendors_split_enterprises_evenly():
+    """CIOs facing identical vendors (trust, integration, incumbency, offers) split evenly."""
+    same = []
     for vendor in VENDORS:
-        twins += [
-            f"vendors.{vendor}.price=0.01",
-            f"vendors.{vendor}.quality=0",
+        same += [
             f"vendors.{vendor}.trust=0.5",
             f"vendors.{vendor}.integration=0.5",
             f"vendors.{vendor}.incumbency=0.2",
-            f"vendors.{vendor}.stickiness=1",
-            f"vendors.{vendor}.open_weights=false",
-            f"vendors.{vendor}.first_party_tokens=0",
-            f"vendors.{vendor}.unit_cost=0.004",
+            f"vendors.{vendor}.contract_discount=0.1",
+            f"vendors.{vendor}.platform_fee=1000",
+            f"vendors.{vendor}.gpu_hour_price=10",
+            f"vendors.{vendor}.gpu_price_trend=0",
+            f"vendors.{vendor}.serving_efficiency=1",
         ]
-    developers, enterprises = 60_000, 30_000
-    scenario = stripped(
-        developers, *twins, f"agents.enterprises={enterprises}", "months=12", "developers.ecosystem_weight=1.0"
+    enterprises = 30_000
+    scenario = identical_vendors(
+        2_000,
+        0.0,
+        *same,
+        f"agents.enterprises={enterprises}",
+        "enterprises.size={dist: fixed, value: 1.0}",
+        "enterprises.potential=1",
+        "enterprises.initially_adopted=0.5",
+        "enterprises.adoption_rate=0.05",
+        "months=12",
     )
     result = sim.run(scenario, seed=5)
+    cio = (result.wide("enterprises_api") + result.wide("enterprises_private")).to_numpy()
+    assert (result.wide("enterprises_private").to_numpy() == 0).all(), "no open weights, no private deployment"
+    adopted = result.market["enterprises_adopted"].to_numpy() / scenario.enterprises.population * enterprises
     even = 1 / len(VENDORS)
-    dev_shares = developer_shares(result)[-1]
-    adopted = result.market["developers_adopted"].iloc[-1] / scenario.developers.population * developers
-    assert np.all(np.abs(dev_shares - even) < 4.5 * np.sqrt(even * (1 - even) / adopted))
-    cio = (result.wide("enterprises_api") + result.wide("enterprises_private")).to_numpy()[-1]
-    cio_shares = cio / cio.sum()
-    cio_adopted = result.market["enterprises_adopted"].iloc[-1] / scenario.enterprises.population * enterprises
-    assert np.all(np.abs(cio_shares - even) < 4.5 * np.sqrt(even * (1 - even) / cio_adopted))
+    assert adopted[-1] > 0.6 * enterprises
+    cio_shares = cio / cio.sum(axis=1, keepdims=True)
+    assert np.all(np.abs(cio_shares - even) < 4.5 * np.sqrt(even * (1 - even) / adopted[:, None]))
+
+
+# --- a uniform price cut ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elasticity", [0.4, 1.6])
+def test_a_uniform_price_cut_leaves_token_shares_and_scales_revenue_by_lambda_to_one_minus_epsilon(elasticity):
+    """Every vendor's price times lambda, a common elasticity epsilon, fixed adoption potential,
+    no outside option and spare GPUs: every option's utility shifts by the same -beta log lambda,
+    so nobody's choice changes and token shares do not move; each developer's tokens scale by
+    lambda^-epsilon, so developer token revenue scales by lambda^(1 - epsilon), falling for
+    epsilon < 1 and rising for epsilon > 1. Compared with the same seed without the cut."""
+    cut = 0.1
+    scenario = stripped(
+        20_000,
+        *DIFFERENT_OFFERS,
+        "months=18",
+        f"developers.demand_elasticity={elasticity}",
+        "developers.adoption.potential_elasticity=0",
+        "developers.price_sensitivity={dist: lognormal, median: 1.0, sigma: 0.4}",
+        "developers.size={dist: pareto, minimum: 1.0, alpha: 1.8, cap: 300.0}",
+        "developers.self_hosting.min_size=1.0e9",
+        "developers.ecosystem_weight=0.5",
+        "developers.reliability_weight=2",
+    )
+    uncut = sim.run(scenario, seed=3)
+    with_cut = sim.run(
+        sim.override(scenario, f"events=[{{date: 2024-06, type: price, vendor: all, change: {cut - 1}}}]"), seed=3
+    )
+    assert with_cut.wide("price").loc["2024-06"].to_numpy() == pytest.approx(cut * np.array(list(PRICES.values())))
+    before, after = slice(None, "2024-05"), slice("2024-06", None)
+    np.testing.assert_array_equal(with_cut.wide("developers").to_numpy(), uncut.wide("developers").to_numpy())
+    np.testing.assert_allclose(with_cut.wide("token_share"), uncut.wide("token_share"), rtol=0, atol=1e-12)
+    ratio = with_cut.wide("maas_developer_revenue") / uncut.wide("maas_developer_revenue")
+    np.testing.assert_allclose(ratio.loc[before], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ratio.loc[after], cut ** (1 - elasticity), rtol=1e-9)
+    tokens = with_cut.wide("developer_tokens_per_day") / uncut.wide("developer_tokens_per_day")
+    np.testing.assert_allclose(tokens.loc[after], cut**-elasticity, rtol=1e-9)

@@ -77,8 +77,10 @@ class MonthAccounts:
     enterprises_private: np.ndarray
     switches_out: np.ndarray  # real developer accounts
     switches_in: np.ndarray
-    developers_adopted: float
+    developers_adopted: float  # with those buying from the outside option
     enterprises_adopted: float
+    developers_outside: float  # real developer accounts buying from sellers outside the vendors
+    outside_tokens: float  # tokens / day they buy there (no vendor's)
 
     @property
     def api_tokens(self) -> np.ndarray:
@@ -148,7 +150,8 @@ def month_demand(
 ) -> Demand:
     """Every stream's wanted quantity per vendor (developers' tokens grow as their price falls)."""
     dev = scenario.developers
-    _, sizes = developers.tally(book.count)
+    _, sizes = developers.tally(book.count + 1)  # sellers: the vendors, then the outside option
+    sizes = sizes[: book.count]
     efficiency = scenario.serving.private_efficiency
 
     def tokens(size: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -189,6 +192,7 @@ def close_month(
     enterprises: EnterprisePopulation,
     purchases: Purchases,
     labs: LabPopulation,
+    outside_price: float,
 ) -> MonthAccounts:
     """Serve every stream within each vendor's GPUs and bill what was served."""
     demand = month_demand(month, scenario, book, developers, purchases, labs)
@@ -205,7 +209,9 @@ def close_month(
     lab_hours, private_hours = demand.lab_gpu_hours * iaas, ent.private_gpu_hours * iaas
     finetune_hours, self_host_hours = ent.finetune_gpu_hours * iaas, demand.self_host_gpu_hours * iaas
 
-    counts, _ = developers.tally(book.count)
+    counts, sizes = developers.tally(book.count + 1)
+    outside_count, outside_size = counts[book.count, API_MODE], sizes[book.count, API_MODE]
+    counts = counts[: book.count]
     ent_counts = enterprises.by_vendor_and_mode(book.count, enterprises.weight)
     out, joined = developers.switches(book.count)
     own_family = families.owner[None, :] == np.arange(book.count)[:, None]
@@ -250,6 +256,18 @@ def close_month(
         enterprises_private=ent_counts[:, PRIVATE].copy(),
         switches_out=out,
         switches_in=joined,
-        developers_adopted=float(counts.sum()),
+        developers_adopted=float(counts.sum() + outside_count),
+        developers_outside=float(outside_count),
+        outside_tokens=float(
+            developer_tokens(
+                outside_size,
+                outside_price,
+                month,
+                scenario.developers.tokens_per_day,
+                scenario.developers.reference_price,
+                scenario.developers.demand_elasticity,
+                scenario.developers.usage_growth,
+            )
+        ),
         enterprises_adopted=float(ent_counts.sum()),
     )

@@ -95,9 +95,10 @@ class DeveloperAgent(mesa.Agent):
 
     @property
     def vendor(self) -> str | None:
-        """Id of the vendor whose API it uses, or None if it has not adopted (or has left)."""
+        """Id of the vendor whose API it uses ('outside' for a seller outside the vendors),
+        or None if it has not adopted (or has left)."""
         code = int(self._population.vendor[self.row])
-        return self.model.vendors.ids[code] if code >= 0 else None
+        return [*self.model.vendors.ids, "outside"][code] if code >= 0 else None
 
     @property
     def tenure(self) -> int:
@@ -140,7 +141,7 @@ class DeveloperAgent(mesa.Agent):
         month = self.model.developer_month
         rows = np.array([self.row])
         population = self._population
-        n_vendors = self.model.vendors.count
+        n_sellers = self.model.vendors.count + 1
         utilities = vendor_utilities(
             population.price_sensitivity[rows],
             population.quality_sensitivity[rows],
@@ -150,10 +151,10 @@ class DeveloperAgent(mesa.Agent):
         )
         vendor = population.vendor[rows].astype(np.int64)
         bonus = stay_bonus(vendor, population.tenure[rows], month.offer, month.tastes)
-        current = current_option(vendor, population.mode[rows].astype(np.int64), n_vendors)
+        current = current_option(vendor, population.mode[rows].astype(np.int64), n_sellers)
         utilities = with_stay_bonus(utilities, current, bonus)[0]
         ids = self.model.vendors.ids
-        options = [*ids, *(f"{vendor}/self-host" for vendor in ids)]
+        options = [*ids, "outside", *(f"{vendor}/self-host" for vendor in ids), "outside/self-host"]
         return dict(zip(options, utilities.tolist(), strict=True))
 
     def step(self) -> None:

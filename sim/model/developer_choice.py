@@ -1,10 +1,12 @@
 """What a developer weighs when it picks how to get tokens: a vendor's API, or self-hosting.
 
-Options are the V vendors' APIs (option j) and, for a developer large enough to run its own
+Options are the sellers' APIs (option j: the V vendors, then the outside option, e.g.
+DeepSeek's own API, as seller V) and, for a developer large enough to run its own
 deployment while an open-weight model exists, self-hosting open weights on vendor j's
-rented GPUs (option V + j). Utility for developer i:
+rented GPUs (option S + j, S = V + 1 sellers; the outside seller rents no GPUs). Utility
+for developer i:
     API j:        -beta_i * log(price_j) + gamma_i * quality_j + eta * ecosystem_share_j
-                  + rho * log(api_service_j)
+                  + rho * log(api_service_j) + appeal_j (0 for vendors)
     self-host j:  -beta_i * log(self-host cost per 1k tokens on j) + gamma_i * open_quality
                   + effort + rho * log(iaas_service_j)
 plus a switching cost (base + weight * lock-in) on the current option. Vendors out of the
@@ -29,13 +31,15 @@ class DeveloperOffer:
 
     log_price: np.ndarray
     quality: np.ndarray
-    ecosystem_share: np.ndarray  # last month's share of headline tokens (API + own apps)
+    ecosystem_share: np.ndarray  # last month's share of all tokens running on the vendor's own family
     log_service: np.ndarray
     active: np.ndarray
     stickiness: np.ndarray
     log_self_host_cost: np.ndarray  # yuan/1k tokens on each vendor's rented GPUs
     open_quality: float  # best open-weight model (-inf: none exists)
     log_iaas_service: np.ndarray
+    hosts: np.ndarray  # which sellers rent GPUs for self-hosting (active vendors)
+    appeal: np.ndarray  # utility constant per seller (the outside option's; 0 for vendors)
 
 
 @dataclass(frozen=True)
@@ -52,34 +56,36 @@ class DeveloperTastes:
 def vendor_utilities(
     beta: np.ndarray, gamma: np.ndarray, size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes
 ) -> np.ndarray:
-    """Systematic utility of each option for each developer, [developers, 2 * vendors]."""
-    n_vendors = offer.log_price.shape[0]
-    api_common = tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service
+    """Systematic utility of each option for each developer, [developers, 2 * sellers]."""
+    n_sellers = offer.log_price.shape[0]
+    api_common = (
+        tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service + offer.appeal
+    )
     host_common = tastes.self_host_effort + tastes.reliability_weight * offer.log_iaas_service
     # Built option-major ([options, developers] in memory, returned transposed): the choice
     # reduces over options, which is then a pass over contiguous columns, several times faster.
     # float32 is ample for utilities of order 10 and halves the memory traffic.
     beta32, gamma32 = beta.astype(np.float32, copy=False), gamma.astype(np.float32, copy=False)
-    utilities = np.empty((2 * n_vendors, beta.shape[0]), dtype=np.float32)
-    api = utilities[:n_vendors]
+    utilities = np.empty((2 * n_sellers, beta.shape[0]), dtype=np.float32)
+    api = utilities[:n_sellers]
     np.multiply.outer((-offer.log_price).astype(np.float32), beta32, out=api)
     api += np.multiply.outer(offer.quality.astype(np.float32), gamma32)
     api += np.where(offer.active, api_common, -np.inf)[:, None].astype(np.float32)
-    host = utilities[n_vendors:]
+    host = utilities[n_sellers:]
     can_host = np.isfinite(offer.open_quality)
     if can_host:
         np.multiply.outer((-offer.log_self_host_cost).astype(np.float32), beta32, out=host)
         host += (np.float32(offer.open_quality) * gamma32)[None, :]
-        host += np.where(offer.active, host_common, -np.inf)[:, None].astype(np.float32)
+        host += np.where(offer.hosts, host_common, -np.inf)[:, None].astype(np.float32)
         host[:, size < tastes.self_host_min_size] = -np.inf
     else:
         host.fill(-np.inf)
     return utilities.T
 
 
-def current_option(vendor: np.ndarray, mode: np.ndarray, n_vendors: int) -> np.ndarray:
+def current_option(vendor: np.ndarray, mode: np.ndarray, n_sellers: int) -> np.ndarray:
     """Option index of each developer's current choice (-1: none)."""
-    return np.where(vendor >= 0, vendor + n_vendors * np.maximum(mode, 0), -1)
+    return np.where(vendor >= 0, vendor + n_sellers * np.maximum(mode, 0), -1)
 
 
 def stay_bonus(current: np.ndarray, tenure: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
@@ -103,8 +109,8 @@ def choose_option(
     tastes: DeveloperTastes,
 ) -> np.ndarray:
     """The option each developer picks (current_vendor = -1 for a newcomer or a forced move)."""
-    n_vendors = offer.log_price.shape[0]
+    n_sellers = offer.log_price.shape[0]
     utilities = vendor_utilities(beta, gamma, size, offer, tastes)
     bonus = stay_bonus(current_vendor, tenure, offer, tastes)
-    current = current_option(current_vendor, current_mode, n_vendors)
+    current = current_option(current_vendor, current_mode, n_sellers)
     return choose(with_stay_bonus(utilities, current, bonus), uniforms)

@@ -35,7 +35,7 @@ class EnterpriseMonth:
 
     offer: EnterpriseOffer
     tastes: ProcurementTastes
-    adoption_rate: float
+    adoption_rate: float  # this month's Bass hazard for a non-adopter within the potential
     potential: float
     contract_months: int
     event_draws: np.ndarray

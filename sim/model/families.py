@@ -59,6 +59,17 @@ class FamilyBook:
         """Quality of the best open model a private deployment can run (-inf if none is open)."""
         return float(_log_sum_exp_rows(self.open[None, :], self.quality)[0])
 
+    def owned_share(self, family_tokens: np.ndarray) -> np.ndarray:
+        """[vendors]: share of all tokens (any host, any mode) that run on each vendor's own family.
+
+        `family_tokens` is [families]: tokens of each family wherever they were served.
+        """
+        total = float(family_tokens.sum())
+        owned = np.zeros(self.n_vendors)
+        mine = self.owner >= 0
+        np.add.at(owned, self.owner[mine], family_tokens[mine])
+        return owned / total if total > 0 else owned
+
     def owns_open_family(self) -> np.ndarray:
         """[vendors]: whether the vendor owns an open-weight family (its own model edge in private deals)."""
         owns = np.zeros(self.n_vendors, dtype=bool)

@@ -14,11 +14,28 @@ STREAMS = ("first_party", "iaas", "api")
 FIRST_PARTY, IAAS, API_STREAM = range(3)
 
 
+def wanted_growth(gpus: np.ndarray, gpu_hours_asked: np.ndarray, usable_hours: float, utilisation: float) -> np.ndarray:
+    """Growth of the fleet a vendor wants: enough GPUs to serve last month's demand at its
+    target utilisation (capex follows demand; GPUs already bought are kept)."""
+    needed = gpu_hours_asked / (usable_hours * utilisation)
+    return np.maximum(np.divide(needed, gpus, out=np.zeros_like(needed), where=gpus > 0) - 1.0, 0.0)
+
+
 def grown_fleet(
-    imported: np.ndarray, domestic: np.ndarray, growth: np.ndarray, imported_growth_cap: np.ndarray
+    imported: np.ndarray,
+    domestic: np.ndarray,
+    wanted: np.ndarray,
+    most: np.ndarray,
+    imported_growth_cap: np.ndarray,
+    substitution: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Next month's GPUs: both parts grow with capex; export controls cap the imported part only."""
-    return imported * (1.0 + np.minimum(growth, imported_growth_cap)), domestic * (1.0 + growth)
+    """Next month's GPUs: the fleet grows as wanted, at most `most` a month (how fast chips can
+    be bought and installed). Export controls cap the imported part's growth; a fraction
+    `substitution` of the imported chips they block is bought as domestic chips instead."""
+    growth = np.minimum(wanted, most)
+    imported_growth = np.minimum(growth, imported_growth_cap)
+    blocked = (growth - imported_growth) * imported
+    return imported * (1.0 + imported_growth), domestic * (1.0 + growth) + substitution * blocked
 
 
 def token_unit_cost(gpu_hour_cost: np.ndarray, tokens_per_gpu_hour: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
 from sim.model.events import Frictions, Market, apply_event
 from sim.model.families import FamilyBook
 from sim.model.labs import LabOffer, LabPopulation
+from sim.model.outside import outside_price
 from sim.model.procurement import EnterpriseOffer, ProcurementTastes
 from sim.model.vendors import VendorBook
 from sim.scenario.calendar import month_at, month_index
@@ -154,8 +155,8 @@ class MarketModel(mesa.Model):
         self.developers.seed_adopters(dev.initially_adopted, self.developer_month, tenure)
         months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
         self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
-        sizes = self.developers.tally(self.vendors.count)[1].sum(axis=1)
-        api = developer_tokens(
+        sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
+        api = developer_tokens(  # before the first month: the initial adopters' tokens and own apps, by host
             sizes,
             self.vendors.posted,
             0,
@@ -180,7 +181,7 @@ class MarketModel(mesa.Model):
         if self.month > 0:
             self._apply_events(self.month)
             self.labs.grow()
-        self.vendors.grow(self.month, self.spec.serving.efficiency_growth)
+        self.vendors.grow(self.month, self.spec.serving)
         self._set_prices()
         self.developer_month = self._developer_month()
         self.enterprise_month = self._enterprise_month()
@@ -188,7 +189,15 @@ class MarketModel(mesa.Model):
         self._step_populations()
         purchases = self.enterprises.purchases(self.enterprise_month.offer, self.vendors.count)
         accounts = close_month(
-            self.month, self.spec, self.vendors, self.families, self.developers, self.enterprises, purchases, self.labs
+            self.month,
+            self.spec,
+            self.vendors,
+            self.families,
+            self.developers,
+            self.enterprises,
+            purchases,
+            self.labs,
+            self.outside_price,
         )
         self.ledger.append(accounts)
         self._feed_back(accounts)
@@ -231,24 +240,38 @@ class MarketModel(mesa.Model):
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
-        book.last_ecosystem_share = share_of(accounts.api_tokens + accounts.first_party_tokens)
+        family_tokens = (
+            accounts.family_api_tokens + accounts.family_private_tokens + accounts.family_first_party_tokens
+        ).sum(axis=0)
+        book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
         book.last_iaas_service = accounts.iaas_service_level
+        book.last_gpu_hours_asked = accounts.gpu_demand.sum(axis=1)
 
     # --- what agents see this month ---------------------------------------------------------
 
     def _developer_month(self) -> DeveloperMonth:
+        """What developers see: the V vendors' offers and, as column V, the outside option."""
         book, dev, friction = self.vendors, self.spec.developers, self.frictions
+        outside = dev.outside_option
+        if outside is not None:
+            outside_quality = self.families.quality[self.families.index(outside.family)]
+            outside_terms = (outside_price(outside, self.spec.start, self.month), outside_quality, True)
+        else:
+            outside_terms = (1.0, 0.0, False)
+        self.outside_price = outside_terms[0]
         offer = DeveloperOffer(
-            log_price=np.log(book.posted),
-            quality=self.families.api_quality(),
-            ecosystem_share=book.last_ecosystem_share.copy(),
-            log_service=_log_service(book.last_api_service),
-            active=book.active.copy(),
-            stickiness=book.stickiness,
-            log_self_host_cost=np.log(book.self_host_cost(self.spec.serving.private_efficiency)),
+            log_price=np.log(np.append(book.posted, outside_terms[0])),
+            quality=np.append(self.families.api_quality(), outside_terms[1]),
+            ecosystem_share=np.append(book.last_ecosystem_share, 0.0),
+            log_service=np.append(_log_service(book.last_api_service), 0.0),
+            active=np.append(book.active, outside_terms[2]),
+            stickiness=np.append(book.stickiness, 1.0),
+            log_self_host_cost=np.append(np.log(book.self_host_cost(self.spec.serving.private_efficiency)), 0.0),
             open_quality=self.families.private_quality(),
-            log_iaas_service=_log_service(book.last_iaas_service),
+            log_iaas_service=np.append(_log_service(book.last_iaas_service), 0.0),
+            hosts=np.append(book.active, False),
+            appeal=np.append(np.zeros(book.count), outside.appeal if outside is not None else 0.0),
         )
         tastes = DeveloperTastes(
             dev.ecosystem_weight,
@@ -323,7 +346,12 @@ class MarketModel(mesa.Model):
         return EnterpriseMonth(
             offer=offer,
             tastes=tastes,
-            adoption_rate=ent.adoption_rate,
+            adoption_rate=adoption_hazard(
+                ent.adoption_rate,
+                ent.imitation,
+                self.enterprises.adopters(),
+                ent.potential * self.enterprises.count,
+            ),
             potential=ent.potential,
             contract_months=ent.contract_months,
             event_draws=self.rng.random(n, dtype=np.float32),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.first_party import first_party_tokens, grown_users
-from sim.model.gpus import STREAMS, grown_fleet, token_unit_cost
+from sim.model.first_party import first_party_tokens, logistic_growth
+from sim.model.gpus import STREAMS, grown_fleet, token_unit_cost, wanted_growth
 from sim.model.pricing import PricingContext, posted_price
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Serving
 
 
 class VendorBook:
@@ -54,10 +54,12 @@ class VendorBook:
         self.app_users_ceiling = np.array([a.users_ceiling if a else np.inf for a in apps])
         self.tokens_per_user = np.array([a.tokens_per_user if a else 0.0 for a in apps])
         self.tokens_per_user_growth = np.array([a.tokens_per_user_growth if a else 0.0 for a in apps])
+        self.tokens_per_user_ceiling = np.array([a.tokens_per_user_ceiling if a else np.inf for a in apps])
         self.last_token_share = np.zeros(self.count)
         self.last_ecosystem_share = np.zeros(self.count)
         self.last_api_service = np.ones(self.count)
         self.last_iaas_service = np.ones(self.count)
+        self.last_gpu_hours_asked = np.zeros(self.count)
 
     def index(self, vendor_id: str) -> int:
         return self.ids.index(vendor_id)
@@ -112,14 +114,26 @@ class VendorBook:
         self.posted[vendor] = price
         self.posted_history[month, vendor] = price
 
-    def grow(self, month: int, efficiency_growth: float) -> None:
-        """Advance GPUs, serving efficiency, GPU-hour prices and own apps one month (not in the first)."""
+    def grow(self, month: int, serving: Serving) -> None:
+        """Advance GPUs, serving efficiency, GPU-hour prices and own apps one month (not in the first).
+
+        The fleet grows towards what last month's demand needs at the target utilisation,
+        at most `gpu_growth` a month, the imported part at most as export controls allow.
+        """
         if month == 0:
             return
+        wanted = wanted_growth(self.gpus, self.last_gpu_hours_asked, serving.usable_hours, serving.target_utilisation)
         self.imported_gpus, self.domestic_gpus = grown_fleet(
-            self.imported_gpus, self.domestic_gpus, self.gpu_growth, self.imported_growth_cap
+            self.imported_gpus,
+            self.domestic_gpus,
+            wanted,
+            self.gpu_growth,
+            self.imported_growth_cap,
+            serving.domestic_substitution,
         )
-        self.market_tokens_per_gpu_hour *= 1.0 + efficiency_growth
+        self.market_tokens_per_gpu_hour *= 1.0 + serving.efficiency_growth
         self.gpu_hour_price = self.gpu_hour_price * (1.0 + self.gpu_price_trend)
-        self.app_users = grown_users(self.app_users, self.app_users_growth, self.app_users_ceiling)
-        self.tokens_per_user = self.tokens_per_user * (1.0 + self.tokens_per_user_growth)
+        self.app_users = logistic_growth(self.app_users, self.app_users_growth, self.app_users_ceiling)
+        self.tokens_per_user = logistic_growth(
+            self.tokens_per_user, self.tokens_per_user_growth, self.tokens_per_user_ceiling
+        )

@@ -107,6 +107,8 @@ MARKET_COLUMNS: dict[str, MarketMeasure] = {
     ),
     "switching_rate": lambda a: float(a.switches_out.sum() / a.developers_adopted) if a.developers_adopted > 0 else 0.0,
     "developers_adopted": lambda a: a.developers_adopted,
+    "developers_outside": lambda a: a.developers_outside,
+    "outside_tokens_per_day": lambda a: a.outside_tokens,
     "enterprises_adopted": lambda a: a.enterprises_adopted,
 }
 

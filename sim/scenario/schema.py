@@ -117,7 +117,10 @@ class FirstParty(Strict):
     users_ceiling: float = Field(math.inf, gt=0, description="users the apps saturate at")
     tokens_per_user: float = Field(ge=0, description="tokens per user per day at the start")
     tokens_per_user_growth: float = Field(
-        0.0, ge=-1, le=2, description="monthly growth of tokens per user (longer chats, reasoning, video)"
+        0.0, ge=-1, le=2, description="monthly growth of tokens per user while few (longer chats, reasoning, video)"
+    )
+    tokens_per_user_ceiling: float = Field(
+        math.inf, gt=0, description="tokens per user per day that use saturates at (logistic)"
     )
 
 
@@ -135,7 +138,9 @@ class Vendor(Strict):
         0.0, ge=0, lt=1, description="enterprises' negotiated discount off the token list price"
     )
     gpus: float = Field(gt=0, description="GPU-equivalents serving AI cloud and own apps at the start")
-    gpu_growth: float = Field(0.05, ge=-1, le=5, description="monthly growth of the GPU fleet (capex)")
+    gpu_growth: float = Field(
+        0.1, ge=0, le=5, description="fastest monthly growth of its GPU fleet (capex follows demand up to this)"
+    )
     imported_chips: float = Field(
         0.9, ge=0, le=1, description="fraction of its GPUs that are import-controlled (supply shocks act on these)"
     )
@@ -201,6 +206,12 @@ class Serving(Strict):
     tokens_per_gpu_hour: float = Field(gt=0, description="tokens (input + output) per GPU-hour at the start")
     efficiency_growth: float = Field(0.05, ge=-0.5, le=1, description="monthly growth of tokens per GPU-hour")
     usable_hours: float = Field(500.0, gt=0, le=744, description="GPU-hours per GPU per month that can be sold or used")
+    domestic_substitution: float = Field(
+        0.5, ge=0, le=1, description="fraction of the imported GPUs export controls block that domestic chips replace"
+    )
+    target_utilisation: float = Field(
+        0.8, gt=0, le=1, description="share of its GPU-hours a vendor plans to use; it buys GPUs to keep below it"
+    )
     private_efficiency: float = Field(
         0.3, gt=0, le=1, description="tokens per GPU-hour of a private or self-hosted deployment, relative"
     )
@@ -240,6 +251,32 @@ class SelfHosting(Strict):
     effort: float = Field(-1.0, description="utility of self-hosting against an API (engineering and operations)")
 
 
+class DatedPrice(Strict):
+    """A price from a month on (until the next entry)."""
+
+    date: Month
+    price: float = Field(gt=0, description="yuan/1k tokens, blended like the vendors' offers")
+    note: str | None = None
+
+
+class OutsideOption(Strict):
+    """Sellers outside the vendors (DeepSeek's own API and the like): developers may buy there.
+
+    Their tokens are not the vendors' and count in no vendor's share (IDC's basis).
+    """
+
+    family: str = Field(description="model family it sells (its quality)")
+    appeal: float = Field(0.0, description="utility against a vendor's API at equal price and quality")
+    prices: list[DatedPrice] = Field(min_length=1, description="price schedule, in date order")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> OutsideOption:
+        dates = [month_index("2000-01", p.date) for p in self.prices]
+        if dates != sorted(dates):
+            raise ValueError("prices must be in date order")
+        return self
+
+
 class Developers(Strict):
     """Startups and app builders: the token-volume side of the market."""
 
@@ -265,6 +302,7 @@ class Developers(Strict):
     usage_growth: float = Field(0.05, ge=-1, le=2, description="exogenous growth of usage per month")
     adoption: Adoption = Field(default_factory=Adoption)
     self_hosting: SelfHosting = Field(default_factory=SelfHosting)
+    outside_option: OutsideOption | None = Field(None, description="sellers outside the vendors, if any")
     review_probability: float = Field(
         0.15, ge=0, le=1, description="chance per month an adopter reconsiders its vendor"
     )
@@ -301,7 +339,12 @@ class Enterprises(Strict):
 
     population: float = Field(gt=0, description="real enterprises that could adopt AI cloud services")
     initially_adopted: float = Field(0.1, ge=0, le=1)
-    adoption_rate: float = Field(0.03, ge=0, le=1, description="adoption hazard per month within the potential")
+    adoption_rate: float = Field(
+        0.03, ge=0, le=1, description="Bass p: adoption hazard per month within the potential, before imitation"
+    )
+    imitation: float = Field(
+        0.0, ge=0, le=5, description="Bass q: extra hazard per month times the adopted fraction of the potential"
+    )
     potential: float = Field(1.0, gt=0, le=1, description="fraction of enterprises that ever adopt (saturation)")
     size: Distribution = Field(
         default_factory=lambda: Pareto(minimum=1.0, alpha=1.5, cap=300.0),
@@ -513,6 +556,18 @@ class Scenario(Strict):
 
 
 def _check_families(scenario: Scenario) -> None:
+    outside = scenario.developers.outside_option
+    if outside is not None:
+        if outside.family not in scenario.families:
+            known = ", ".join(scenario.families)
+            raise ValueError(
+                f"developers.outside_option.family: unknown model family {outside.family!r}; expected one of: {known}"
+            )
+        if month_index(scenario.start, outside.prices[0].date) > 0:
+            raise ValueError(
+                f"developers.outside_option.prices.0.date: the first price must be dated at or before "
+                f"the start ({scenario.start})"
+            )
     for family_id, family in scenario.families.items():
         if not FAMILY_ID.match(family_id):
             raise ValueError(f"families.{family_id}: the id must be lower-case letters, digits or _")
