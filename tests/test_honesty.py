@@ -3,8 +3,9 @@
 - Revenue is price x served quantity, per stream, vendor and month; nobody is billed for
   what it was not served.
 - Every scheduled event of every shipped scenario changes some output.
-- Every numeric or boolean scenario field moves some output of the baseline when scaled
-  by 1.5 (or flipped); fields that cannot are listed, with the reason, in EXEMPT.
+- Every numeric or boolean scenario field moves some output of the baseline, or of another
+  shipped scenario, when scaled by 1.5 (or flipped); fields that cannot are listed, with
+  the reason, in EXEMPT.
 - Mechanism, not identity: switch off what makes the vendors differ and the gap between
   the token leader and the revenue leader shrinks.
 """
@@ -119,7 +120,8 @@ def test_every_event_of_every_shipped_scenario_changes_some_output(name, index):
     scenario = sim.load_scenario(SCENARIOS / f"{name}.yaml", TINY)
     without = scenario.model_copy(update={"events": [e for i, e in enumerate(scenario.events) if i != index]})
     event = scenario.events[index]
-    assert _moves(sim.run(scenario, seed=2), sim.run(without, seed=2)), f"{event.type} on {event.date} changes nothing"
+    moved = _moves(sim.run(scenario, seed=2), sim.run(without, seed=2))
+    assert moved, f"{event.type} on {event.date} changes nothing"
 
 
 # --- every parameter earns its place ---------------------------------------------------------
@@ -158,14 +160,17 @@ FIELDS = _numeric_fields()
 
 
 @pytest.fixture(scope="module")
-def tiny_baseline() -> tuple[sim.Scenario, sim.RunResult]:
-    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", TINY)
-    return scenario, sim.run(scenario, seed=5)
+def tiny_shipped() -> dict[str, tuple[sim.Scenario, sim.RunResult]]:
+    """Every shipped scenario (the baseline first) at a tiny size, with its reference run."""
+    runs = {}
+    for path in sorted(SHIPPED, key=lambda p: p.stem != "baseline"):
+        scenario = sim.load_scenario(path, TINY)
+        runs[path.stem] = (scenario, sim.run(scenario, seed=5))
+    return runs
 
 
-@pytest.mark.parametrize(("path", "value"), FIELDS, ids=[path for path, _ in FIELDS])
-def test_every_numeric_or_boolean_field_moves_some_output_of_the_baseline(path, value, tiny_baseline):
-    scenario, reference = tiny_baseline
+def _first_that_moves(path: str, value: Any, scenario: sim.Scenario, reference: sim.RunResult) -> list[str] | None:
+    """None if some perturbation of the field moves an output; else what was tried."""
     tried = []
     for candidate in _perturbed(value):
         try:
@@ -174,9 +179,31 @@ def test_every_numeric_or_boolean_field_moves_some_output_of_the_baseline(path, 
             tried.append(f"{candidate!r} (out of bounds)")
             continue
         if _moves(sim.run(changed, seed=5), reference):
-            return
+            return None
         tried.append(repr(candidate))
-    pytest.fail(f"{path}={value!r}: no output moved when set to {', '.join(tried)}")
+    return tried
+
+
+@pytest.mark.parametrize(("path", "value"), FIELDS, ids=[path for path, _ in FIELDS])
+def test_every_numeric_or_boolean_field_moves_some_output(path, value, tiny_shipped):
+    tried = {}
+    for name, (scenario, reference) in tiny_shipped.items():
+        own = _dotted(scenario.model_dump(mode="json"), path)
+        tried[name] = _first_that_moves(path, value if own is None else own, scenario, reference)
+        if tried[name] is None:
+            return
+    pytest.fail(f"{path}={value!r}: no output of any shipped scenario moved: {tried}")
+
+
+def _dotted(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, list):
+            data = data[int(part)] if part.isdigit() and int(part) < len(data) else None
+        elif isinstance(data, dict):
+            data = data.get(part)
+        if data is None:
+            return None
+    return data
 
 
 def test_the_exemption_list_names_real_fields():
@@ -252,8 +279,9 @@ def test_deepseek_open_weights_move_private_deployments_and_tokens_by_family():
     )
 
 
-def test_chip_controls_act_on_imported_chips_so_huawei_keeps_growing():
-    result = sim.run(small("chip_controls"), seed=1)
-    gpus = result.wide("gpus")
-    growth = gpus.loc["2026-12"] / gpus.loc["2025-06"]
-    assert growth["huawei"] > 1.5 * growth["alibaba"]
+def test_chip_controls_act_on_imported_chips_so_huawei_is_barely_touched():
+    controlled = sim.run(small("chip_controls"), seed=1).wide("gpus").loc["2025-06"]
+    baseline = sim.run(small("baseline"), seed=1).wide("gpus").loc["2025-06"]
+    kept = controlled / baseline
+    assert kept["huawei"] > 0.95  # on its own Ascend chips
+    assert (kept[["volcano", "alibaba", "tencent"]] < 0.92).all()
