@@ -69,8 +69,11 @@ def overrides_for(values: np.ndarray, base: sim.Scenario) -> list[str]:
         if path.startswith("labs.*."):
             field = path.split(".")[-1]
             for lab_id, lab in base.labs.items():
-                scaled = getattr(lab, field) * value if field == "gpus" else value
-                sets.append(f"labs.{lab_id}.{field}={scaled!r}")
+                if field == "gpus":  # a common multiplier; the ceiling keeps its ratio to the start
+                    sets.append(f"labs.{lab_id}.gpus={lab.gpus * value!r}")
+                    sets.append(f"labs.{lab_id}.ceiling={lab.ceiling * value!r}")
+                else:
+                    sets.append(f"labs.{lab_id}.{field}={value!r}")
         elif path == "vendors.*.gpus":
             sets += [f"vendors.{v}.gpus={spec.gpus * value!r}" for v, spec in base.vendors.items()]
         elif path.startswith("vendors.*."):

@@ -99,7 +99,7 @@ def _add_whatif(commands) -> None:
         action="append",
         default=[],
         metavar="WHO=PCT%@YYYY-MM",
-        help="capacity growth capped at PCT %% a month from a month, e.g. all=2%%@2025-01",
+        help="growth of imported GPUs capped at PCT %% a month from a month (export controls), e.g. all=0%%@2025-01",
     )
     cmd.add_argument(
         "--switching-cost",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import small
 
@@ -98,42 +99,53 @@ def test_private_deployment_needs_open_weights_and_a_third_party_release_enables
 
 
 def test_a_supply_shock_caps_the_growth_of_imported_gpus_and_raises_their_cost():
-    """Export controls act on the imported part of the fleet: the domestic part keeps growing,
-    and the GPU-hour cost rises by the change times the imported fraction."""
-    vendor = small().vendors["volcano"]
+    """Export controls act on the imported part of the fleet. A vendor far short of GPUs grows its
+    fleet as fast as it can (gpu_growth a month); once its imported chips may grow only 1 % a
+    month, a fraction `domestic_substitution` of the imported chips it is blocked from buying
+    is bought as domestic chips instead. The GPU-hour cost rises by the change times the
+    imported fraction."""
+    scenario = small("baseline", "vendors.volcano.gpus=500")
+    vendor, substitution = scenario.vendors["volcano"], scenario.serving.domestic_substitution
     result = run(
-        "events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, gpu_hour_cost_change: 0.5}]"
+        "vendors.volcano.gpus=500",
+        "events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, gpu_hour_cost_change: 0.5}]",
     )
-    gpus = result.wide("gpus")["volcano"].to_numpy()
-    month = np.arange(len(gpus))
-    imported, domestic = vendor.gpus * vendor.imported_chips, vendor.gpus * (1 - vendor.imported_chips)
+    t = result.trajectories[result.trajectories.vendor == "volcano"]
     growth = vendor.gpu_growth
-    expected = imported * (1 + growth) ** np.minimum(month, 4) * 1.01 ** np.maximum(month - 4, 0)
-    expected += domestic * (1 + growth) ** month
-    np.testing.assert_allclose(gpus, expected, rtol=1e-12)
-    assert growth > 0.01 and np.all(np.diff(gpus)[5:] / gpus[5:-1] < growth)
-    cost = result.wide("gpu_hour_cost")["volcano"]
+    # every GPU-hour is used each month, so the fleet it wants is at least 1 / target_utilisation
+    # times what it has: more than the fastest growth allows
+    assert (t.gpu_utilisation > 1 - 1e-9).all() and 1 / scenario.serving.target_utilisation > 1 + growth
+    imported, domestic = [vendor.gpus * vendor.imported_chips], [vendor.gpus * (1 - vendor.imported_chips)]
+    for month in range(1, len(t)):
+        allowed = growth if month < 5 else min(growth, 0.01)
+        imported.append(imported[-1] * (1 + allowed))
+        domestic.append(domestic[-1] * (1 + growth) + substitution * (growth - allowed) * imported[-2])
+    np.testing.assert_allclose(t.gpus, np.add(imported, domestic), rtol=1e-12)
+    assert 0 < substitution < 1 and growth > 0.01
+    cost = t.set_index("date").gpu_hour_cost
     assert cost.loc["2024-05"] == pytest.approx(vendor.gpu_hour_cost)
     assert cost.loc["2024-06"] == pytest.approx(vendor.gpu_hour_cost * (1 + 0.5 * vendor.imported_chips))
-    unit_cost = result.wide("unit_cost")["volcano"]
-    efficiency = result.wide("tokens_per_gpu_hour")["volcano"]
-    np.testing.assert_allclose(unit_cost, 1000 * cost / efficiency, rtol=1e-12)
+    np.testing.assert_allclose(t.unit_cost, 1000 * t.gpu_hour_cost / t.tokens_per_gpu_hour, rtol=1e-12)
 
 
 def test_a_supply_shock_on_imported_chips_barely_touches_a_vendor_on_domestic_chips():
-    """Huawei runs mostly on its own chips: scope `imported` (the default) against scope `all`."""
+    """Huawei runs mostly on its own chips: scope `imported` (the default) against scope `all`.
+    (Its fleet is held fixed, so that the shocks are all that changes it.)"""
     huawei = small().vendors["huawei"]
     shocks = (
         "[{date: 2024-04, type: supply, vendor: huawei, gpu_hour_cost_change: 1.0, scope: SCOPE},"
         " {date: 2024-06, type: supply, vendor: huawei, capacity_change: -0.5, scope: SCOPE}]"
     )
-    imported = run("events=" + shocks.replace("SCOPE", "imported"))
-    everything = run("events=" + shocks.replace("SCOPE", "all"))
-    plain = run()
-    gpus = plain.wide("gpus").loc["2024-06", "huawei"]
-    assert imported.wide("gpus").loc["2024-06", "huawei"] == pytest.approx(gpus * (1 - 0.5 * huawei.imported_chips))
-    assert everything.wide("gpus").loc["2024-06", "huawei"] == pytest.approx(gpus * 0.5)
-    cost = {name: r.wide("gpu_hour_cost")["huawei"] for name, r in (("imported", imported), ("all", everything))}
+    fixed = "vendors.huawei.gpu_growth=0"
+    imported = run(fixed, "events=" + shocks.replace("SCOPE", "imported")).wide("gpus")["huawei"]
+    everything = run(fixed, "events=" + shocks.replace("SCOPE", "all")).wide("gpus")["huawei"]
+    np.testing.assert_allclose(imported.loc[:"2024-05"], huawei.gpus)
+    np.testing.assert_allclose(imported.loc["2024-06":], huawei.gpus * (1 - 0.5 * huawei.imported_chips))
+    np.testing.assert_allclose(everything.loc["2024-06":], huawei.gpus * 0.5)
+    cost = {
+        scope: run(fixed, "events=" + shocks.replace("SCOPE", scope)).wide("gpu_hour_cost")["huawei"]
+        for scope in ("imported", "all")
+    }
     assert cost["imported"].loc["2024-04"] == pytest.approx(huawei.gpu_hour_cost * (1 + huawei.imported_chips))
     assert cost["all"].loc["2024-04"] == pytest.approx(2 * huawei.gpu_hour_cost)
     assert cost["imported"].loc["2024-03"] == cost["all"].loc["2024-03"] == pytest.approx(huawei.gpu_hour_cost)
@@ -246,28 +258,29 @@ def test_match_cheapest_follows_the_cheapest_rival_after_its_lag():
     assert baidu.loc["2024-07"] == pytest.approx(0.002)
 
 
-def test_defend_share_cuts_price_each_month_below_its_target():
-    result = run(*NO_POLICIES, "vendors.tencent.pricing=[{policy: defend_share, target: 0.9, step: 0.2}]")
-    tencent = result.wide("price")["tencent"].to_numpy()
-    assert (result.wide("token_share")["tencent"] < 0.9).all()
-    np.testing.assert_allclose(tencent[:4], 0.12 * 0.8 ** np.arange(4))
-
-
-def test_defend_share_holds_last_months_price_at_or_above_its_target():
-    """A vendor at or above its target share does not pass on a list-price rise (the price holds
-    at last month's level) but does pass on a cut."""
+def test_defend_share_cuts_below_its_target_and_holds_last_months_price_at_or_above_it():
+    """Each month: if last month's token share was below target, the price is cut by `step` from
+    last month's; at or above target it holds at last month's level (a list-price rise is not
+    passed on). Either way it never exceeds this month's list price."""
+    target, step = 0.3, 0.2
     result = run(
         *NO_POLICIES,
-        "months=12",
-        "vendors.volcano.pricing=[{policy: defend_share, target: 0.05, step: 0.2}]",
-        "events=[{date: 2024-03, type: price, vendor: volcano, price: 0.5},"
-        " {date: 2024-07, type: price, vendor: volcano, price: 0.05}]",
+        "months=18",
+        f"vendors.tencent.pricing=[{{policy: defend_share, target: {target}, step: {step}}}]",
+        "events=[{date: 2024-10, type: price, vendor: tencent, price: 0.5}]",
     )
-    share = result.wide("token_share")["volcano"]
-    assert (share >= 0.05).all(), "the hold branch is reached: Volcano is at or above its target throughout"
-    volcano = result.wide("price")["volcano"]
-    np.testing.assert_allclose(volcano.loc[:"2024-06"], 0.12)  # the rise to 0.5 is not passed on
-    np.testing.assert_allclose(volcano.loc["2024-07":], 0.05)  # the cut is, and then holds
+    posted = result.wide("price")["tencent"]
+    share = result.wide("token_share")["tencent"].to_numpy()
+    list_price = pd.Series(0.12, index=posted.index)
+    list_price.loc["2024-10":] = 0.5
+    below = share[:-1] < target
+    assert below[:3].all(), "the cut branch is reached"
+    assert (~below[list_price.index[1:] >= "2024-10"]).any(), "the hold branch is reached after the rise"
+    expected = np.minimum(list_price.to_numpy()[1:], posted.to_numpy()[:-1] * np.where(below, 1 - step, 1.0))
+    assert posted.iloc[0] == pytest.approx(0.12)
+    np.testing.assert_allclose(posted.to_numpy()[1:], expected, rtol=1e-12)
+    np.testing.assert_allclose(posted.iloc[1:4], 0.12 * (1 - step) ** np.arange(1, 4))
+    assert posted.loc["2024-10":].max() < 0.12, "the rise to 0.5 is never passed on"
 
 
 def test_margin_floor_keeps_price_above_unit_cost():

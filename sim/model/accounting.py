@@ -144,24 +144,20 @@ def month_demand(
     month: int,
     scenario: Scenario,
     book: VendorBook,
-    developers: DeveloperPopulation,
+    sizes: np.ndarray,
     purchases: Purchases,
     labs: LabPopulation,
 ) -> Demand:
-    """Every stream's wanted quantity per vendor (developers' tokens grow as their price falls)."""
+    """Every stream's wanted quantity per vendor (developers' tokens grow as their price falls).
+
+    `sizes` is the developers' summed size per [vendor, mode] (API, self-hosting).
+    """
     dev = scenario.developers
-    _, sizes = developers.tally(book.count + 1)  # sellers: the vendors, then the outside option
-    sizes = sizes[: book.count]
     efficiency = scenario.serving.private_efficiency
 
-    def tokens(size: np.ndarray, price: np.ndarray) -> np.ndarray:
-        return developer_tokens(
-            size, price, month, dev.tokens_per_day, dev.reference_price, dev.demand_elasticity, dev.usage_growth
-        )
-
-    self_hosted = tokens(sizes[:, SELF_HOST], book.self_host_cost(efficiency))
+    self_hosted = developer_tokens(sizes[:, SELF_HOST], book.self_host_cost(efficiency), month, dev)
     return Demand(
-        developer_api_tokens=tokens(sizes[:, API_MODE], book.posted),
+        developer_api_tokens=developer_tokens(sizes[:, API_MODE], book.posted, month, dev),
         self_hosted_tokens=self_hosted,
         self_host_gpu_hours=self_hosted * DAYS_PER_MONTH / book.self_host_tokens_per_gpu_hour(efficiency),
         enterprise=purchases,
@@ -195,10 +191,11 @@ def close_month(
     outside_price: float,
 ) -> MonthAccounts:
     """Serve every stream within each vendor's GPUs and bill what was served."""
-    demand = month_demand(month, scenario, book, developers, purchases, labs)
+    counts, sizes = developers.tally(book.count + 1)  # sellers: the vendors, then the outside option
+    demand = month_demand(month, scenario, book, sizes[: book.count], purchases, labs)
     asked = gpu_demand(demand, book)
     available = book.gpus * scenario.serving.usable_hours * book.active
-    served_hours = allocate(asked, available, book.allocation)
+    served_hours = allocate(asked, available, book.allocation, scenario.serving.priority_ratio)
     service = service_levels(served_hours, asked)
     api, iaas, own = service[:, API_STREAM], service[:, IAAS], service[:, FIRST_PARTY]
 
@@ -209,7 +206,6 @@ def close_month(
     lab_hours, private_hours = demand.lab_gpu_hours * iaas, ent.private_gpu_hours * iaas
     finetune_hours, self_host_hours = ent.finetune_gpu_hours * iaas, demand.self_host_gpu_hours * iaas
 
-    counts, sizes = developers.tally(book.count + 1)
     outside_count, outside_size = counts[book.count, API_MODE], sizes[book.count, API_MODE]
     counts = counts[: book.count]
     ent_counts = enterprises.by_vendor_and_mode(book.count, enterprises.weight)
@@ -258,16 +254,6 @@ def close_month(
         switches_in=joined,
         developers_adopted=float(counts.sum() + outside_count),
         developers_outside=float(outside_count),
-        outside_tokens=float(
-            developer_tokens(
-                outside_size,
-                outside_price,
-                month,
-                scenario.developers.tokens_per_day,
-                scenario.developers.reference_price,
-                scenario.developers.demand_elasticity,
-                scenario.developers.usage_growth,
-            )
-        ),
+        outside_tokens=float(developer_tokens(outside_size, outside_price, month, scenario.developers)),
         enterprises_adopted=float(ent_counts.sum()),
     )

@@ -8,7 +8,11 @@ the data describe, not by a ceiling no figure pins.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from sim.scenario.schema import Developers
 
 
 def demand_multiplier(price: np.ndarray, reference_price: float, elasticity: float) -> np.ndarray:
@@ -17,17 +21,23 @@ def demand_multiplier(price: np.ndarray, reference_price: float, elasticity: flo
     return ratio ** (-elasticity)
 
 
-def usage_trend(growth: float, month: int) -> float:
-    """Exogenous growth of usage (longer prompts, agents, more end users) since the start."""
-    return (1.0 + growth) ** month
+def usage_trend(growth: float, month: int, ceiling: float = math.inf) -> float:
+    """Growth of use per buyer since the start (longer prompts, agents, more end users).
+
+    Logistic towards `ceiling` times the starting use, at rate log(1 + growth) a month while
+    far below it; with no ceiling, exactly (1 + growth) ** month.
+    """
+    if math.isinf(ceiling):
+        return (1.0 + growth) ** month
+    rise = (1.0 + growth) ** month
+    return ceiling * rise / (ceiling - 1.0 + rise)
 
 
-def developer_tokens(
-    size, price, month: int, tokens_per_day: float, reference_price: float, elasticity: float, growth: float
-) -> np.ndarray:
+def developer_tokens(size, price, month: int, spec: Developers) -> np.ndarray:
     """Tokens/day a developer of relative `size` demands at `price` in `month` (before rationing).
 
     Linear in size, so a vendor's total is this function applied to the sum of its developers' sizes.
     """
-    multiplier = demand_multiplier(price, reference_price, elasticity)
-    return tokens_per_day * np.asarray(size, dtype=np.float64) * multiplier * usage_trend(growth, month)
+    multiplier = demand_multiplier(price, spec.reference_price, spec.demand_elasticity)
+    trend = usage_trend(spec.usage_growth, month, spec.usage_ceiling)
+    return spec.tokens_per_day * np.asarray(size, dtype=np.float64) * multiplier * trend

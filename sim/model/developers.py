@@ -140,6 +140,7 @@ class DeveloperPopulation:
         after, mode_after = before.copy(), mode_before.copy()
         after[choosers], mode_after[choosers] = picked_vendor, picked_mode
         after[leaving] = EXITED
+        mode_after[leaving] = API_MODE  # the tally counts modes of adopters only
         changed = (after != before) | (mode_after != mode_before)
 
         self.vendor[index] = after
@@ -149,14 +150,16 @@ class DeveloperPopulation:
         moved = was_adopted & (after != before) & ~leaving
         self.moved_from[index] = np.where(moved, before, NOT_ADOPTED)
 
-    def tally(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
-        """Real developer accounts and their summed sizes per [vendor, mode], in one pass each."""
-        # option code 2 + vendor + V * mode; the non-adopters' codes -2, -1 land in bins 0 and 1
-        codes = self.vendor.astype(np.intp) + 2 + n_vendors * (self.mode.astype(np.intp) * (self.vendor >= 0))
-        bins = 2 + 2 * n_vendors
+    def tally(self, n_sellers: int) -> tuple[np.ndarray, np.ndarray]:
+        """Real developer accounts and their summed sizes per [seller, mode], in one pass each."""
+        # option code 2 + seller + S * mode; the non-adopters' codes -2, -1 land in bins 0 and 1
+        codes = self.vendor.astype(np.intp)
+        codes += 2
+        codes += n_sellers * self.mode  # mode is 0 for everyone who has not adopted
+        bins = 2 + 2 * n_sellers
         counts = np.bincount(codes, weights=self.weight, minlength=bins)[2:bins]
         sizes = np.bincount(codes, weights=self.mass, minlength=bins)[2:bins]
-        return counts.reshape(2, n_vendors).T, sizes.reshape(2, n_vendors).T
+        return counts.reshape(2, n_sellers).T, sizes.reshape(2, n_sellers).T
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""

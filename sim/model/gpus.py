@@ -43,22 +43,51 @@ def token_unit_cost(gpu_hour_cost: np.ndarray, tokens_per_gpu_hour: np.ndarray) 
     return 1000.0 * gpu_hour_cost / tokens_per_gpu_hour
 
 
-def allocate(demand: np.ndarray, available: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """GPU-hours each stream gets, [vendors, streams], serving streams in each vendor's order.
+def allocate(demand: np.ndarray, available: np.ndarray, order: np.ndarray, priority_ratio: float) -> np.ndarray:
+    """GPU-hours each stream gets, [vendors, streams], when a vendor's GPUs may be short.
 
     `demand` is [vendors, streams] in GPU-hours, `order` [vendors, 3] the stream indices in
-    priority order. A stream gets what it asks for while GPU-hours remain; the first stream
-    that does not fit gets the rest, later ones nothing.
+    priority order. With enough GPUs every stream gets what it asks for. When short, each
+    stream is served a fraction min(1, lambda * w) of its demand, where a stream's weight w is
+    `priority_ratio` times the next one's and lambda uses up exactly the GPU-hours there are:
+    the first stream is served most, and nobody gets nothing while another is served in full
+    unless the ratio is infinite (strict priority). A ratio of 1 serves every stream alike.
     """
-    served = np.zeros_like(demand, dtype=np.float64)
-    remaining = np.asarray(available, dtype=np.float64).copy()
-    rows = np.arange(demand.shape[0])
-    for rank in range(order.shape[1]):
-        stream = order[:, rank]
-        granted = np.minimum(demand[rows, stream], remaining)
-        served[rows, stream] = granted
-        remaining -= granted
-    return served
+    demand = np.asarray(demand, dtype=np.float64)
+    available = np.asarray(available, dtype=np.float64)
+    rows = np.arange(demand.shape[0])[:, None]
+    weights = np.empty_like(demand)
+    if np.isinf(priority_ratio):
+        weights[rows, order] = np.array([1e12, 1e6, 1.0])  # strict priority, still finite
+    else:
+        weights[rows, order] = priority_ratio ** np.arange(order.shape[1] - 1, -1, -1, dtype=np.float64)
+    short = demand.sum(axis=1) > available
+    level = np.ones(demand.shape[0])
+    if short.any():
+        level[short] = _fill_level(demand[short], weights[short], available[short])
+    fraction = np.where(short[:, None], np.minimum(1.0, level[:, None] * weights), 1.0)
+    return demand * fraction
+
+
+def _fill_level(demand: np.ndarray, weights: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """The lambda at which sum_k demand_k * min(1, lambda * w_k) equals the GPU-hours available.
+
+    The sum rises piecewise linearly in lambda; it is solved exactly by trying each count of
+    fully served streams (those with the largest weights) and keeping the consistent one.
+    """
+    ranked = np.argsort(-weights, axis=1)
+    d = np.take_along_axis(demand, ranked, axis=1)
+    w = np.take_along_axis(weights, ranked, axis=1)
+    level = np.zeros(demand.shape[0])
+    for full in range(d.shape[1]):
+        served = d[:, :full].sum(axis=1)
+        rest = (d[:, full:] * w[:, full:]).sum(axis=1)
+        candidate = np.divide(available - served, rest, out=np.full_like(rest, np.inf), where=rest > 0)
+        fits = candidate * w[:, full] <= 1.0 + 1e-12
+        if full > 0:
+            fits &= candidate * w[:, full - 1] >= 1.0 - 1e-12
+        level = np.where(fits & (level == 0), candidate, level)
+    return level
 
 
 def service_levels(served: np.ndarray, demand: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.choice import logit_probabilities
+from sim.model.first_party import logistic_growth
 from sim.scenario.schema import LabChoice, Scenario
 
 
@@ -43,6 +44,7 @@ class LabPopulation:
         self.count = len(labs)
         self.gpus = np.array([lab.gpus for lab in labs], dtype=np.float64)
         self.growth = np.array([lab.growth for lab in labs], dtype=np.float64)
+        self.ceiling = np.array([lab.ceiling for lab in labs], dtype=np.float64)
         self.investor = np.zeros((self.count, len(vendor_ids)))
         for row, lab in enumerate(labs):
             for vendor in lab.investors:
@@ -51,7 +53,7 @@ class LabPopulation:
         self.tastes = scenario.lab_choice
 
     def grow(self) -> None:
-        self.gpus = self.gpus * (1.0 + self.growth)
+        self.gpus = logistic_growth(self.gpus, self.growth, self.ceiling)
 
     def renews(self, month: int) -> bool:
         return month % self.tastes.contract_months == 0

@@ -156,15 +156,7 @@ class MarketModel(mesa.Model):
         months_left = self.rng.integers(1, ent.contract_months + 1, self.enterprises.count)
         self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
         sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
-        api = developer_tokens(  # before the first month: the initial adopters' tokens and own apps, by host
-            sizes,
-            self.vendors.posted,
-            0,
-            dev.tokens_per_day,
-            dev.reference_price,
-            dev.demand_elasticity,
-            dev.usage_growth,
-        )
+        api = developer_tokens(sizes, self.vendors.posted, 0, dev)  # before month one: initial adopters' tokens
         self.vendors.last_ecosystem_share = share_of(api + self.vendors.first_party_demand)
 
     # --- the month ---------------------------------------------------------------------------
@@ -307,7 +299,7 @@ class MarketModel(mesa.Model):
     def _enterprise_month(self) -> EnterpriseMonth:
         book, ent, serving = self.vendors, self.spec.enterprises, self.spec.serving
         reference = self.spec.developers.reference_price
-        trend = usage_trend(ent.usage_growth, self.month)
+        trend = usage_trend(ent.usage_growth, self.month, ent.usage_ceiling)
         private_tpgh = book.self_host_tokens_per_gpu_hour(serving.private_efficiency)
         offer = EnterpriseOffer(
             trust=book.trust.copy(),

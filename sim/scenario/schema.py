@@ -186,7 +186,10 @@ class Lab(Strict):
 
     name: str = Field(description="display name")
     gpus: float = Field(gt=0, description="GPU-equivalents it rents at the start")
-    growth: float = Field(0.05, ge=-1, le=5, description="monthly growth of the GPUs it rents")
+    growth: float = Field(
+        0.05, ge=-1, le=5, description="monthly growth of the GPUs it rents while far below its ceiling"
+    )
+    ceiling: float = Field(math.inf, gt=0, description="GPUs its rental saturates at (logistic)")
     investors: list[str] = Field(default_factory=list, description="vendors holding equity in it (public ties)")
 
 
@@ -208,6 +211,12 @@ class Serving(Strict):
     usable_hours: float = Field(500.0, gt=0, le=744, description="GPU-hours per GPU per month that can be sold or used")
     domestic_substitution: float = Field(
         0.5, ge=0, le=1, description="fraction of the imported GPUs export controls block that domestic chips replace"
+    )
+    priority_ratio: float = Field(
+        3.0,
+        ge=1,
+        description="when GPUs are short, a stream earlier in a vendor's allocation order is served this many "
+        "times the fraction of the next (.inf: strict priority; 1: all alike)",
     )
     target_utilisation: float = Field(
         0.8, gt=0, le=1, description="share of its GPU-hours a vendor plans to use; it buys GPUs to keep below it"
@@ -299,7 +308,12 @@ class Developers(Strict):
     tokens_per_day: float = Field(gt=0, description="demand of a size-1 developer at the reference price, tokens/day")
     reference_price: float = Field(0.12, gt=0, description="price at which demand is tokens_per_day, yuan/1k tokens")
     demand_elasticity: float = Field(0.7, ge=0, le=3, description="constant price elasticity of token demand")
-    usage_growth: float = Field(0.05, ge=-1, le=2, description="exogenous growth of usage per month")
+    usage_growth: float = Field(
+        0.05, ge=-1, le=2, description="exogenous growth of usage per month while far below its ceiling"
+    )
+    usage_ceiling: float = Field(
+        math.inf, gt=1, description="use per developer saturates at this multiple of the starting use (logistic)"
+    )
     adoption: Adoption = Field(default_factory=Adoption)
     self_hosting: SelfHosting = Field(default_factory=SelfHosting)
     outside_option: OutsideOption | None = Field(None, description="sellers outside the vendors, if any")
@@ -353,7 +367,12 @@ class Enterprises(Strict):
     tokens_per_day: float = Field(
         gt=0, description="tokens/day a size-1 enterprise uses at the reference price at the start"
     )
-    usage_growth: float = Field(0.05, ge=-1, le=2, description="monthly growth of enterprises' use")
+    usage_growth: float = Field(
+        0.05, ge=-1, le=2, description="monthly growth of enterprises' use while far below its ceiling"
+    )
+    usage_ceiling: float = Field(
+        math.inf, gt=1, description="use per enterprise saturates at this multiple of the starting use (logistic)"
+    )
     demand_elasticity: float = Field(0.3, ge=0, le=3, description="price elasticity of API token use")
     budget: float = Field(gt=0, description="most a size-1 enterprise spends on AI cloud, yuan/month")
     contract_months: int = Field(12, ge=1, le=120, description="contract term; choices happen only at renewal")

@@ -159,7 +159,7 @@ def _capacity_cap(scenario: Scenario, value: str) -> dict[str, Any]:
         "type": "supply",
         "vendor": _vendor(flag, value, scenario, parts["who"]),
         "capacity_growth_cap": cap / 100,
-        "note": f"what-if: capacity growth capped at {cap:g} %/month",
+        "note": f"what-if: growth of imported GPUs capped at {cap:g} %/month",
     }
 
 
