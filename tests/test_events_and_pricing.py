@@ -107,6 +107,7 @@ def test_a_supply_shock_caps_the_growth_of_imported_gpus_and_raises_their_cost()
     scenario = small("baseline", "vendors.volcano.gpus=500")
     vendor, substitution = scenario.vendors["volcano"], scenario.serving.domestic_substitution
     result = run(
+        "months=18",
         "vendors.volcano.gpus=500",
         "events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, gpu_hour_cost_change: 0.5}]",
     )
@@ -167,53 +168,82 @@ def test_an_efficiency_event_scales_tokens_per_gpu_hour_and_cuts_the_unit_cost()
 
 # --- GPUs running short ----------------------------------------------------------------------
 
-STREAM_SERVICE = {  # fraction of each stream's demand served (own apps: against a run with GPUs to spare)
-    "first_party": lambda tight, loose: (
-        tight.wide("first_party_tokens_per_day") / loose.wide("first_party_tokens_per_day")
-    ),
-    "api": lambda tight, loose: tight.wide("service_level"),
-    "iaas": lambda tight, loose: tight.wide("iaas_service_level"),
-}
+SHORT = ("months=12", "vendors.volcano.price=0.001", "vendors.volcano.gpu_growth=0")
 
 
-def assert_strict_priority(tight: sim.RunResult, loose: sim.RunResult, vendor: str, order: list[str]) -> None:
-    """Streams are served in the vendor's order: while one is short, every earlier one is fully
-    served and every later one gets nothing; the GPU-hours used never exceed those available."""
-    levels = np.column_stack([STREAM_SERVICE[s](tight, loose)[vendor].to_numpy() for s in order])
-    for month in levels:
-        short = np.flatnonzero(month < 1 - 1e-12)
-        if short.size:
-            first = short[0]
-            np.testing.assert_allclose(month[:first], 1.0, rtol=1e-12)
-            assert (month[first + 1 :] == 0).all(), (order, month)
-    t = tight.trajectories[tight.trajectories.vendor == vendor]
-    used = t.gpu_hours_first_party + t.gpu_hours_api + t.gpu_hours_iaas
-    assert (used <= t.gpu_hours_available * (1 + 1e-12)).all()
+def served_fractions(tight: sim.RunResult, loose: sim.RunResult, vendor: str, order: list[str]) -> np.ndarray:
+    """Fraction of each stream's demand served, [months, streams in the vendor's order].
+
+    API and IaaS are the recorded service levels; the own apps' demand does not depend on
+    anyone's choices, so their fraction is what was served against a run with GPUs to spare.
+    """
+    own_apps = tight.wide("first_party_tokens_per_day") / loose.wide("first_party_tokens_per_day")
+    streams = {"first_party": own_apps, "api": tight.wide("service_level"), "iaas": tight.wide("iaas_service_level")}
+    return np.column_stack([streams[s][vendor].to_numpy() for s in order])
 
 
-def test_short_gpus_serve_streams_in_the_vendors_priority_order_and_developers_leave():
-    """Volcano with few GPUs and a very low price: its own apps come first, then the API, then
-    rented GPUs; a rationed API loses developers to vendors that serve them."""
-    common = ("months=12", "vendors.volcano.price=0.001", "vendors.volcano.gpu_growth=0")
-    loose = run(*common, "vendors.volcano.gpus=1.0e9")
+def short_months(result: sim.RunResult, vendor: str) -> np.ndarray:
+    """Months in which the vendor's GPUs are all used and some stream is not fully served."""
+    t = result.trajectories[result.trajectories.vendor == vendor]
+    used = (t.gpu_hours_first_party + t.gpu_hours_api + t.gpu_hours_iaas).to_numpy()
+    assert (used <= t.gpu_hours_available.to_numpy() * (1 + 1e-12)).all()
+    return np.flatnonzero(used >= t.gpu_hours_available.to_numpy() * (1 - 1e-9))
+
+
+@pytest.fixture(scope="module")
+def plenty() -> sim.RunResult:
+    """Volcano at a very low price with GPUs to spare: every stream is fully served."""
+    loose = run(*SHORT, "vendors.volcano.gpus=1.0e9")
     assert (loose.wide("service_level")["volcano"] == 1).all()
     assert (loose.wide("iaas_service_level")["volcano"] == 1).all()
-    tight = run(*common, "vendors.volcano.gpus=2000")
+    return loose
+
+
+def test_short_gpus_serve_earlier_streams_a_larger_fraction_by_the_priority_ratio(plenty):
+    """When a vendor's GPUs are short, stream k of its allocation order is served min(1, lambda w_k)
+    of its demand, each stream's weight `priority_ratio` times the next one's, and lambda uses up
+    the GPU-hours there are. Volcano serves its own apps, then the API, then rented GPUs."""
+    ratio = small().serving.priority_ratio
+    assert 1 < ratio < np.inf
+    tight = run(*SHORT, "vendors.volcano.gpus=2000")
     order = list(small().vendors["volcano"].allocation)
     assert order == ["first_party", "api", "iaas"]
-    assert_strict_priority(tight, loose, "volcano", order)
-    service = tight.wide("service_level")["volcano"]
-    assert (service < 1).any() and (tight.wide("iaas_service_level")["volcano"] < 1).any()
-    assert tight.wide("developers").iloc[-1]["volcano"] < loose.wide("developers").iloc[-1]["volcano"]
-    # customers are billed for what was served, not for what they asked
-    t = tight.trajectories[tight.trajectories.vendor == "volcano"]
-    assert (t.developer_tokens_per_day[service.to_numpy() == 0] == 0).all()
+    months = short_months(tight, "volcano")
+    assert months.size >= 6
+    checked = 0
+    for served in served_fractions(tight, plenty, "volcano", order)[months]:
+        assert served[0] >= served[1] >= served[2] and served[2] < 1
+        for k in range(2):
+            if served[k] < 1 - 1e-9:  # both partly served: their fractions are in the ratio
+                assert served[k] == pytest.approx(ratio * served[k + 1], rel=1e-9)
+                checked += 1
+    assert checked > 0
+    # a rationed API loses developers to vendors that serve them
+    assert tight.wide("developers").iloc[-1]["volcano"] < plenty.wide("developers").iloc[-1]["volcano"]
+
+
+def test_a_priority_ratio_of_one_serves_every_stream_alike_and_an_infinite_one_is_strict_priority(plenty):
+    alike = run(*SHORT, "vendors.volcano.gpus=2000", "serving.priority_ratio=1")
+    order = ["first_party", "api", "iaas"]
+    months = short_months(alike, "volcano")
+    assert months.size >= 6
+    for served in served_fractions(alike, plenty, "volcano", order)[months]:
+        np.testing.assert_allclose(served, served[0], rtol=1e-9)
+        assert served[0] < 1
 
     reversed_order = ["iaas", "api", "first_party"]
-    renting_first = run(*common, "vendors.volcano.gpus=30000", f"vendors.volcano.allocation={reversed_order}")
-    assert_strict_priority(renting_first, loose, "volcano", reversed_order)
-    own_apps = STREAM_SERVICE["first_party"](renting_first, loose)["volcano"]
-    assert (own_apps < 1).any() and (renting_first.wide("iaas_service_level")["volcano"] == 1).all()
+    strict = run(
+        *SHORT,
+        "vendors.volcano.gpus=30000",
+        f"vendors.volcano.allocation={reversed_order}",
+        "serving.priority_ratio=.inf",
+    )
+    months = short_months(strict, "volcano")
+    assert months.size > 0
+    for served in served_fractions(strict, plenty, "volcano", reversed_order)[months]:
+        first_short = np.flatnonzero(served < 1 - 1e-9)[0]
+        np.testing.assert_allclose(served[:first_short], 1.0, rtol=1e-9)
+        assert (served[first_short + 1 :] < 1e-5).all()  # later streams get (almost) nothing
 
 
 # --- entry, exit and switching ---------------------------------------------------------------

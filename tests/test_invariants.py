@@ -98,12 +98,19 @@ def test_served_gpu_hours_never_exceed_the_gpus_and_carry_the_tokens_served(ship
         assert t[column].between(0, 1).all(), column
 
 
+def usage(growth: float, ceiling: float, month: int) -> float:
+    """Use per buyer relative to the start: (1 + g)^t, saturating logistically at `ceiling` times."""
+    rise = (1 + growth) ** month
+    return rise if np.isinf(ceiling) else ceiling * rise / (ceiling - 1 + rise)
+
+
 @pytest.mark.parametrize("name", ["baseline", "chip_controls"])
 def test_vendor_totals_equal_the_sum_over_their_agents(name):
     """What the books say per vendor is what the Mesa agents add up to, month after month.
 
     Each agent's quantities are worked out here from the scenario's demand rules: a developer
-    of size x using an API at price p asks tokens_per_day * x * (p / p_ref)^-e * (1 + g)^t; a
+    of size x using an API at price p asks tokens_per_day * x * (p / p_ref)^-e * u(t), with u the
+    growth of use per buyer (`usage`); a
     CIO buying tokens asks the same with its own parameters at the contract price, and buys
     at most its budget's worth (tokens and platform fee scale down together); the vendor
     serves every API customer the same fraction of what it asked (its service level)."""
@@ -140,13 +147,13 @@ def test_vendor_totals_equal_the_sum_over_their_agents(name):
             )
             api = mine[~mine.self_hosting]
             asked = dev.tokens_per_day * (price / dev.reference_price) ** -dev.demand_elasticity
-            asked *= (1 + dev.usage_growth) ** month * (api.represents * api["size"]).sum()
+            asked *= usage(dev.usage_growth, dev.usage_ceiling, month) * (api.represents * api["size"]).sum()
             assert books.developer_api_tokens[i] == pytest.approx(asked * books.service_level[i], rel=1e-6)
             for mode, column in (("api", books.enterprises_api), ("private", books.enterprises_private)):
                 theirs = cios[(cios.vendor == vendor) & (cios["mode"] == mode)]
                 assert column[i] == pytest.approx(theirs.represents.sum())
             buyers = cios[(cios.vendor == vendor) & (cios["mode"] == "api")]
-            tokens = ent.tokens_per_day * (1 + ent.usage_growth) ** month * buyers["size"]
+            tokens = ent.tokens_per_day * usage(ent.usage_growth, ent.usage_ceiling, month) * buyers["size"]
             tokens *= (contract / dev.reference_price) ** -ent.demand_elasticity
             bill = tokens * DAYS_PER_MONTH / 1000 * contract + buyers["size"] * spec.platform_fee
             affordable = np.minimum(1.0, buyers["size"] * ent.budget / bill) * buyers.represents

@@ -1,4 +1,5 @@
-"""Charts: token share beside revenue share over dated axes, vendor colours kept everywhere."""
+"""Charts: token share beside revenue share, and revenue by stream, over dated axes; vendor
+colours kept everywhere."""
 
 from __future__ import annotations
 
@@ -73,6 +74,53 @@ def shares_figure(result: RunResult) -> Figure:
         share_panel(ax, result, metric, title)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(f"{result.scenario.name}: token share vs revenue share (seed {result.seed})", fontsize=12)
+    return fig
+
+
+STREAMS = (
+    ("maas_developer_revenue", "MaaS: developers' tokens"),
+    ("maas_enterprise_revenue", "MaaS: enterprises' tokens"),
+    ("iaas_lab_revenue", "IaaS: model labs"),
+    ("iaas_private_revenue", "IaaS: private deployments"),
+    ("iaas_finetune_revenue", "IaaS: fine-tuning"),
+    ("iaas_self_host_revenue", "IaaS: self-hosting developers"),
+    ("paas_revenue", "PaaS: platform fees"),
+)
+STREAM_COLORS = ("#9ecae1", "#3182bd", "#fd8d3c", "#e6550d", "#a63603", "#fdd0a2", "#74c476")
+
+
+def streams_figure(result: RunResult) -> Figure:
+    """Each vendor's AI cloud revenue by stream (price x quantity), stacked, on one scale."""
+    vendors = result.vendor_ids
+    columns = min(3, len(vendors))
+    rows = -(-len(vendors) // columns)
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(4.3 * columns, 3.2 * rows),
+        sharex=True,
+        sharey=True,
+        constrained_layout=True,
+        squeeze=False,
+    )
+    names = vendor_names(result.scenario)
+    table = result.trajectories
+    dates = _as_dates(result.wide("revenue").index)
+    for ax, vendor in zip(axes.flat, vendors, strict=False):
+        rows_of = table[table["vendor"] == vendor]
+        layers = [rows_of[column].to_numpy() / 1e9 for column, _ in STREAMS]
+        ax.stackplot(dates, layers, colors=STREAM_COLORS, linewidth=0)
+        ax.set_title(names[vendor], fontsize=10)
+        ax.grid(alpha=0.25)
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1,)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    for ax in axes[:, 0]:
+        ax.set_ylabel("bn yuan / month")
+    for ax in list(axes.flat)[len(vendors) :]:
+        ax.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STREAM_COLORS]
+    fig.legend(handles, [label for _, label in STREAMS], loc="outside lower center", ncol=4, frameon=False, fontsize=8)
+    fig.suptitle(f"{result.scenario.name}: revenue by stream (seed {result.seed})", fontsize=12)
     return fig
 
 

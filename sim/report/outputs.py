@@ -1,6 +1,7 @@
 """The files `sim run` leaves in its output folder, each written atomically.
 
-trajectories.csv, market.csv, summary.json, scenario.resolved.yaml, shares.png
+trajectories.csv, market.csv, families.csv, summary.json, scenario.resolved.yaml, shares.png,
+revenue_streams.png
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.report.charts import save_figure, shares_figure
+from sim.report.charts import save_figure, shares_figure, streams_figure
 from sim.report.files import write_json, write_text
 from sim.report.summary import summarize
 from sim.run import RunResult
@@ -64,13 +65,17 @@ def save_run(result: RunResult, folder: Path) -> dict[str, Path]:
     written = {
         "trajectories": folder / "trajectories.csv",
         "market": folder / "market.csv",
+        "families": folder / "families.csv",
         "scenario": folder / "scenario.resolved.yaml",
         "chart": folder / "shares.png",
+        "streams": folder / "revenue_streams.png",
         "summary": folder / SUMMARY,
     }
     write_text(written["trajectories"], result.trajectories.to_csv(index=False, float_format="%.10g"))
     write_text(written["market"], result.market.to_csv(index=False, float_format="%.10g"))
+    write_text(written["families"], result.families.to_csv(index=False, float_format="%.10g"))
     write_text(written["scenario"], resolved_yaml(result))
     save_figure(shares_figure(result), written["chart"])
+    save_figure(streams_figure(result), written["streams"])
     write_json(written["summary"], summarize(result))
     return written
