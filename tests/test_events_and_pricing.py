@@ -104,11 +104,11 @@ def test_a_supply_shock_caps_the_growth_of_imported_gpus_and_raises_their_cost()
     month, a fraction `domestic_substitution` of the imported chips it is blocked from buying
     is bought as domestic chips instead. The GPU-hour cost rises by the change times the
     imported fraction."""
-    scenario = small("baseline", "vendors.volcano.gpus=500")
+    short = ("months=18", "vendors.volcano.gpus=500", "vendors.volcano.gpu_growth=0.1")
+    scenario = small("baseline", *short)
     vendor, substitution = scenario.vendors["volcano"], scenario.serving.domestic_substitution
     result = run(
-        "months=18",
-        "vendors.volcano.gpus=500",
+        *short,
         "events=[{date: 2024-06, type: supply, vendor: volcano, capacity_growth_cap: 0.01, gpu_hour_cost_change: 0.5}]",
     )
     t = result.trajectories[result.trajectories.vendor == "volcano"]
