@@ -53,10 +53,24 @@ class DeveloperTastes:
     self_host_effort: float
 
 
+def can_self_host(size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
+    """Which developers have self-hosting options at all: large enough, and open weights exist."""
+    return (np.asarray(size) >= tastes.self_host_min_size) & bool(np.isfinite(offer.open_quality))
+
+
 def vendor_utilities(
-    beta: np.ndarray, gamma: np.ndarray, size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes
+    beta: np.ndarray,
+    gamma: np.ndarray,
+    size: np.ndarray,
+    offer: DeveloperOffer,
+    tastes: DeveloperTastes,
+    hosting: bool = True,
 ) -> np.ndarray:
-    """Systematic utility of each option for each developer, [developers, 2 * sellers]."""
+    """Systematic utility of each option for each developer, [developers, 2 * sellers].
+
+    With `hosting=False` only the API columns, [developers, sellers]: for developers who
+    cannot self-host, whose self-hosting columns would all be -inf.
+    """
     n_sellers = offer.log_price.shape[0]
     api_common = (
         tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service + offer.appeal
@@ -66,14 +80,15 @@ def vendor_utilities(
     # reduces over options, which is then a pass over contiguous columns, several times faster.
     # float32 is ample for utilities of order 10 and halves the memory traffic.
     beta32, gamma32 = beta.astype(np.float32, copy=False), gamma.astype(np.float32, copy=False)
-    utilities = np.empty((2 * n_sellers, beta.shape[0]), dtype=np.float32)
+    utilities = np.empty(((2 if hosting else 1) * n_sellers, beta.shape[0]), dtype=np.float32)
     api = utilities[:n_sellers]
     np.multiply.outer((-offer.log_price).astype(np.float32), beta32, out=api)
     api += np.multiply.outer(offer.quality.astype(np.float32), gamma32)
     api += np.where(offer.active, api_common, -np.inf)[:, None].astype(np.float32)
+    if not hosting:
+        return utilities.T
     host = utilities[n_sellers:]
-    can_host = np.isfinite(offer.open_quality)
-    if can_host:
+    if np.isfinite(offer.open_quality):
         np.multiply.outer((-offer.log_self_host_cost).astype(np.float32), beta32, out=host)
         host += (np.float32(offer.open_quality) * gamma32)[None, :]
         host += np.where(offer.hosts, host_common, -np.inf)[:, None].astype(np.float32)
@@ -108,9 +123,18 @@ def choose_option(
     offer: DeveloperOffer,
     tastes: DeveloperTastes,
 ) -> np.ndarray:
-    """The option each developer picks (current_vendor = -1 for a newcomer or a forced move)."""
+    """The option each developer picks (current_vendor = -1 for a newcomer or a forced move).
+
+    Developers who cannot self-host choose among the API columns only: their self-hosting
+    columns would carry zero weight after the API ones, so the pick is the same, for less work.
+    """
     n_sellers = offer.log_price.shape[0]
-    utilities = vendor_utilities(beta, gamma, size, offer, tastes)
     bonus = stay_bonus(current_vendor, tenure, offer, tastes)
     current = current_option(current_vendor, current_mode, n_sellers)
-    return choose(with_stay_bonus(utilities, current, bonus), uniforms)
+    picks = np.empty(np.asarray(beta).shape[0], dtype=np.int64)
+    hosts = can_self_host(size, offer, tastes)
+    for hosting, rows in ((True, np.flatnonzero(hosts)), (False, np.flatnonzero(~hosts))):
+        if rows.size:
+            utilities = vendor_utilities(beta[rows], gamma[rows], size[rows], offer, tastes, hosting)
+            picks[rows] = choose(with_stay_bonus(utilities, current[rows], bonus[rows]), uniforms[rows])
+    return picks
