@@ -24,7 +24,12 @@ def api_quality(scenario: sim.Scenario, vendor: str) -> float:
 
 def test_every_actor_is_a_mesa_agent_that_mesa_sees(small_baseline):
     model = sim.build_model(small_baseline)
-    counts = {VendorAgent: 6, LabAgent: len(small_baseline.labs), DeveloperAgent: 3000, EnterpriseAgent: 600}
+    counts = {
+        VendorAgent: len(small_baseline.vendors),
+        LabAgent: len(small_baseline.labs),
+        DeveloperAgent: small_baseline.agents.developers,
+        EnterpriseAgent: small_baseline.agents.enterprises,
+    }
     assert counts[LabAgent] > 0
     assert {kind: len(agents) for kind, agents in model.agents_by_type.items()} == counts
     assert len(model.agents) == sum(counts.values())

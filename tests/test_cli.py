@@ -30,7 +30,16 @@ SMALL = ["--set", "agents.developers=3000", "--set", "agents.enterprises=600"]
 SIM_SCRIPT = Path(sys.executable).parent / "sim"
 LAUNCHERS = {"python -m sim": [sys.executable, "-m", "sim"], "sim script": [str(SIM_SCRIPT)]}
 
-OUTPUT_FILES = {"trajectories.csv", "market.csv", "summary.json", "scenario.resolved.yaml", "shares.png"}
+OUTPUT_FILES = {
+    "trajectories.csv",
+    "market.csv",
+    "families.csv",
+    "summary.json",
+    "scenario.resolved.yaml",
+    "shares.png",
+    "revenue_streams.png",
+}
+FAMILY_COLUMNS = ["step", "date", "family", "vendor", "mode", "tokens_per_day"]
 VENDOR_COLUMNS = [
     "step",
     "date",
@@ -147,7 +156,7 @@ def seed7_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 # --- what a run writes -----------------------------------------------------------------------
 
 
-def test_run_writes_the_five_outputs_and_nothing_else(default_run):
+def test_run_writes_the_seven_outputs_and_nothing_else(default_run):
     assert {p.name for p in default_run.folder.iterdir()} == OUTPUT_FILES
 
 
@@ -156,13 +165,36 @@ def test_run_leaves_no_temporary_part_files(default_run, seed7_run):
         assert not [p.name for p in folder.iterdir() if p.name.endswith(".part")]
 
 
-def test_the_chart_is_a_real_png(default_run):
-    path = default_run.folder / "shares.png"
+@pytest.mark.parametrize("chart", ["shares.png", "revenue_streams.png"])
+def test_the_charts_are_real_pngs(default_run, chart):
+    path = default_run.folder / chart
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(path) as image:
         image.verify()
         assert image.format == "PNG"
         assert image.size[0] > 400 and image.size[1] > 200
+
+
+def test_tokens_by_model_family_add_up_to_each_vendors_tokens(default_run, baseline):
+    """families.csv splits every served token by model family, host vendor and mode: summed over
+    families, the API, private and first-party rows give the vendors' token columns."""
+    assert default_run.header("families.csv") == FAMILY_COLUMNS
+    rows = default_run.rows("families.csv")
+    assert {r["family"] for r in rows} <= set(baseline["families"])
+    assert {r["mode"] for r in rows} == {"api", "private", "first_party"}
+    summed: dict[tuple[str, str, str], float] = {}
+    for r in rows:
+        key = (r["date"], r["vendor"], r["mode"])
+        summed[key] = summed.get(key, 0.0) + float(r["tokens_per_day"])
+    columns = {
+        "api": "api_tokens_per_day",
+        "private": "private_tokens_per_day",
+        "first_party": "first_party_tokens_per_day",
+    }
+    for mode, column in columns.items():
+        for date, vendors in by_date(default_run.rows("trajectories.csv"), column).items():
+            for vendor, tokens in vendors.items():
+                assert summed.get((date, vendor, mode), 0.0) == pytest.approx(tokens, rel=1e-6), (date, vendor, mode)
 
 
 def test_trajectories_have_one_row_per_month_and_vendor_with_the_documented_columns(default_run, baseline):
@@ -243,6 +275,7 @@ def test_running_the_resolved_scenario_reproduces_the_run_byte_for_byte(default_
     rerun = sim_run(default_run.folder / "scenario.resolved.yaml", tmp_path / "rerun", launcher="sim script")
     assert rerun.bytes("trajectories.csv") == default_run.bytes("trajectories.csv")
     assert rerun.bytes("market.csv") == default_run.bytes("market.csv")
+    assert rerun.bytes("families.csv") == default_run.bytes("families.csv")
     assert rerun.summary()["scenario_hash"] == default_run.summary()["scenario_hash"]
 
 

@@ -20,8 +20,9 @@ from scipy.optimize import brentq
 
 import sim
 
-VENDORS = ("volcano", "alibaba", "baidu", "tencent", "huawei", "others")
-FAMILIES = ("doubao", "qwen", "ernie", "hunyuan", "pangu", "others", "deepseek")
+BASELINE = sim.load_scenario(SCENARIOS / "baseline.yaml")
+VENDORS = tuple(BASELINE.vendors)
+FAMILIES = tuple(BASELINE.families)
 NO_FRICTIONS = (
     "developers.switching_cost=0",
     "developers.lock_in.weight=0",
@@ -31,6 +32,7 @@ NO_FRICTIONS = (
 # Prices and qualities that differ across vendors, so that the logit limit is not the even split.
 PRICES = {"volcano": 0.02, "alibaba": 0.03, "baidu": 0.05, "tencent": 0.04, "huawei": 0.08, "others": 0.025}
 QUALITIES = {"doubao": 0.2, "qwen": 0.5, "ernie": 0.0, "hunyuan": -0.3, "pangu": 0.4, "others": -0.5, "deepseek": 0.3}
+assert set(PRICES) == set(VENDORS) and set(QUALITIES) == set(FAMILIES)
 DIFFERENT_OFFERS = (
     *(f"vendors.{vendor}.price={price}" for vendor, price in PRICES.items()),
     *(f"families.{family}.quality={quality}" for family, quality in QUALITIES.items()),
@@ -232,8 +234,9 @@ def tipped_share(eta: float, n: int) -> float:
 
 @pytest.mark.parametrize("ratio", [0.5, 0.8])
 def test_identical_vendors_split_developers_evenly_below_the_tipping_threshold(ratio):
-    """Ecosystem utility eta * (last month's headline-token share): with N identical vendors the
-    even split is stable for eta < N. Deviations then follow s' - 1/N = (eta/N)(s - 1/N) + noise,
+    """Ecosystem utility eta * (the vendor's share of last month's tokens; with every family closed
+    and no own apps, its share of API tokens): with N identical vendors the even split is stable
+    for eta < N. Deviations then follow s' - 1/N = (eta/N)(s - 1/N) + noise,
     so the noise's standard error is inflated by 1 / sqrt(1 - (eta/N)^2)."""
     developers, n = 20_000, len(VENDORS)
     eta = ratio * n

@@ -106,12 +106,13 @@ class DeveloperAgent(mesa.Agent):
 
     @property
     def lock_in(self) -> float:
-        """Lock-in with its current vendor, 0-1 (0 when it has none)."""
+        """Lock-in with its current seller, 0-1 (0 when it has none); the same stickiness the
+        choice uses (the outside option's is 1)."""
         code = int(self._population.vendor[self.row])
         if code < 0:
             return 0.0
-        rate = self.model.frictions.lock_in_rate
-        return float(lock_in(self.tenure, rate, self.model.vendors.stickiness[code]))
+        stickiness = self.model.developer_month.offer.stickiness[code]
+        return float(lock_in(self.tenure, self.model.frictions.lock_in_rate, stickiness))
 
     @property
     def size(self) -> float:

@@ -3,7 +3,7 @@
 Syntax (WHO is a vendor id or `all`; AMOUNT is a percentage with a % sign; DATE is YYYY-MM):
   --price-cut WHO=AMOUNT@DATE        list price falls by AMOUNT from DATE      (all=99%@2026-01);
                                      a vendor whose reactive policy sets its price keeps following it
-  --capacity-cap WHO=AMOUNT@DATE     capacity grows at most AMOUNT a month     (all=2%@2025-01)
+  --capacity-cap WHO=AMOUNT@DATE     imported GPUs grow at most AMOUNT a month (all=0%@2025-01)
   --switching-cost=AMOUNT@DATE       switching cost and lock-in weight change by AMOUNT (=-50%@2025-01)
   --set PATH=VALUE                   any scenario field, what-if side only
   --both PATH=VALUE                  any scenario field, on both sides (e.g. months=48)
