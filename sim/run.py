@@ -62,6 +62,11 @@ class RunResult:
         return self.record.wide(column)
 
 
+def _outside_family(scenario: Scenario) -> str | None:
+    outside = scenario.developers.outside_option
+    return outside.family if outside is not None else None
+
+
 def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batched") -> MarketModel:
     """The Mesa model for a scenario, before its first step (for stepping by hand)."""
     return MarketModel(scenario, seed=seed, mode=mode)
@@ -86,6 +91,6 @@ def run(
     return RunResult(
         scenario=scenario,
         seed=scenario.seed,
-        record=record(model.ledger, model.vendors.ids, scenario.start, model.families.ids),
+        record=record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario)),
         mode=mode,
     )

@@ -195,6 +195,10 @@ def test_tokens_by_model_family_add_up_to_each_vendors_tokens(default_run, basel
         for date, vendors in by_date(default_run.rows("trajectories.csv"), column).items():
             for vendor, tokens in vendors.items():
                 assert summed.get((date, vendor, mode), 0.0) == pytest.approx(tokens, rel=1e-6), (date, vendor, mode)
+    # tokens bought outside the vendors (DeepSeek's own API) are that family's, hosted by "outside"
+    for month in default_run.rows("market.csv"):
+        outside = summed.get((month["date"], "outside", "api"), 0.0)
+        assert outside == pytest.approx(float(month["outside_tokens_per_day"]), rel=1e-6)
 
 
 def test_trajectories_have_one_row_per_month_and_vendor_with_the_documented_columns(default_run, baseline):
@@ -246,14 +250,16 @@ def test_summary_records_seed_scenario_hash_and_versions(default_run, baseline):
         assert summary["versions"][package] == version(package)
 
 
-def test_summary_final_and_period_mean_shares_match_the_trajectories(default_run):
+def test_summary_final_and_whole_period_shares_match_the_trajectories(default_run):
+    """A share over the run is the ratio of the run's sums of tokens or revenue (brief v2)."""
     summary, rows = default_run.summary(), default_run.rows("trajectories.csv")
-    for column in SHARES:
-        table = by_date(rows, column)
+    for column, quantity in (("token_share", "api_tokens_per_day"), ("revenue_share", "revenue")):
+        table, amounts = by_date(rows, column), by_date(rows, quantity)
         final = table[max(table)]
-        mean = {v: sum(month[v] for month in table.values()) / len(table) for v in final}
+        sums = {v: sum(month[v] for month in amounts.values()) for v in final}
+        expected = {v: sums[v] / sum(sums.values()) for v in final}
         assert summary["final"][column] == pytest.approx(final, abs=1e-6)
-        assert summary["period_mean"][column] == pytest.approx(mean, abs=1e-6)
+        assert summary["period_share"][column] == pytest.approx(expected, abs=1e-6)
 
 
 def test_summary_leaders_and_divergence_months_match_the_trajectories(default_run):

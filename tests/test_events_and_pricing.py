@@ -53,12 +53,6 @@ def test_a_gpu_hour_price_event_scales_the_iaas_price_and_leaves_token_prices_al
     np.testing.assert_allclose(alibaba.iaas_revenue, iaas_hours * alibaba.gpu_hour_price, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="sim/model/market.py step(): the GPU-hour price trend is applied after the month's events, "
-    "so a GPU-hour price set by an event is charged as price x (1 + gpu_price_trend) in the event's month",
-)
 def test_a_gpu_hour_price_set_by_an_event_is_the_price_in_its_month():
     """As for token prices: a price an event sets is the price of its month, then the trend runs."""
     result = run(*NO_POLICIES, "events=[{date: 2024-06, type: price, stream: gpu_hour, vendor: alibaba, price: 8.0}]")

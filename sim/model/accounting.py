@@ -210,7 +210,6 @@ def close_month(
     counts = counts[: book.count]
     ent_counts = enterprises.by_vendor_and_mode(book.count, enterprises.weight)
     out, joined = developers.switches(book.count)
-    own_family = families.owner[None, :] == np.arange(book.count)[:, None]
     return MonthAccounts(
         month=month,
         active=book.active.copy(),
@@ -243,9 +242,9 @@ def close_month(
         platform_fee=book.platform_fee.copy(),
         platform_units=ent.platform_units * book.active,
         api_token_demand=(demand.developer_api_tokens + ent.api_tokens) * book.active,
-        family_api_tokens=(dev_tokens + ent_tokens)[:, None] * families.api_mix(),
-        family_private_tokens=(private_tokens + self_hosted)[:, None] * families.private_mix()[None, :],
-        family_first_party_tokens=first_party[:, None] * own_family,
+        family_api_tokens=families.api_tokens_by_family(dev_tokens + ent_tokens),
+        family_private_tokens=families.private_tokens_by_family(private_tokens + self_hosted),
+        family_first_party_tokens=families.first_party_tokens_by_family(first_party),
         developers=counts.sum(axis=1),
         developers_self_hosting=counts[:, SELF_HOST].copy(),
         enterprises_api=ent_counts[:, API].copy(),

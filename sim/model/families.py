@@ -59,6 +59,27 @@ class FamilyBook:
         """Quality of the best open model a private deployment can run (-inf if none is open)."""
         return float(_log_sum_exp_rows(self.open[None, :], self.quality)[0])
 
+    def api_tokens_by_family(self, api_tokens: np.ndarray) -> np.ndarray:
+        """[vendors, families]: each vendor's API tokens split across the families it offers."""
+        return api_tokens[:, None] * self.api_mix()
+
+    def private_tokens_by_family(self, private_tokens: np.ndarray) -> np.ndarray:
+        """[vendors, families]: privately run tokens on each vendor's GPUs, split across open families."""
+        return private_tokens[:, None] * self.private_mix()[None, :]
+
+    def first_party_tokens_by_family(self, first_party_tokens: np.ndarray) -> np.ndarray:
+        """[vendors, families]: the group's own apps run its own family."""
+        return first_party_tokens[:, None] * (self.owner[None, :] == np.arange(self.n_vendors)[:, None])
+
+    def tokens_by_family(
+        self, api_tokens: np.ndarray, first_party_tokens: np.ndarray, private_tokens: np.ndarray | None = None
+    ) -> np.ndarray:
+        """[families]: tokens of each family wherever served (API, own apps, private deployments)."""
+        total = self.api_tokens_by_family(api_tokens) + self.first_party_tokens_by_family(first_party_tokens)
+        if private_tokens is not None:
+            total = total + self.private_tokens_by_family(private_tokens)
+        return total.sum(axis=0)
+
     def owned_share(self, family_tokens: np.ndarray) -> np.ndarray:
         """[vendors]: share of all tokens (any host, any mode) that run on each vendor's own family.
 

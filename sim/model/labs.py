@@ -51,6 +51,7 @@ class LabPopulation:
                 self.investor[row, vendor_ids.index(vendor)] = 1.0
         self.split = np.zeros((self.count, len(vendor_ids)))
         self.tastes = scenario.lab_choice
+        self.hours_per_gpu = scenario.serving.usable_hours  # a rented GPU is billed the hours it can serve
 
     def grow(self) -> None:
         self.gpus = logistic_growth(self.gpus, self.growth, self.ceiling)
@@ -65,4 +66,4 @@ class LabPopulation:
 
     def gpu_hours(self) -> np.ndarray:
         """GPU-hours a month each vendor is asked for by labs, [vendors]."""
-        return (self.gpus[:, None] * self.split).sum(axis=0) * self.tastes.hours_per_month
+        return (self.gpus[:, None] * self.split).sum(axis=0) * self.hours_per_gpu

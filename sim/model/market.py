@@ -157,7 +157,9 @@ class MarketModel(mesa.Model):
         self.enterprises.seed_adopters(ent.initially_adopted, self.enterprise_month, months_left)
         sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
         api = developer_tokens(sizes, self.vendors.posted, 0, dev)  # before month one: initial adopters' tokens
-        self.vendors.last_ecosystem_share = share_of(api + self.vendors.first_party_demand)
+        self.vendors.last_ecosystem_share = self.families.owned_share(
+            self.families.tokens_by_family(api, self.vendors.first_party_demand)
+        )
 
     # --- the month ---------------------------------------------------------------------------
 
@@ -171,6 +173,7 @@ class MarketModel(mesa.Model):
             raise RuntimeError(f"the scenario has {self.spec.months} months and all of them have been simulated")
         self.month = self.steps - 1
         if self.month > 0:
+            self.vendors.follow_gpu_price_trend()
             self._apply_events(self.month)
             self.labs.grow()
         self.vendors.grow(self.month, self.spec.serving)
@@ -232,9 +235,9 @@ class MarketModel(mesa.Model):
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
-        family_tokens = (
-            accounts.family_api_tokens + accounts.family_private_tokens + accounts.family_first_party_tokens
-        ).sum(axis=0)
+        family_tokens = self.families.tokens_by_family(
+            accounts.api_tokens, accounts.first_party_tokens, accounts.private_tokens + accounts.self_hosted_tokens
+        )
         book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
         book.last_iaas_service = accounts.iaas_service_level

@@ -114,8 +114,12 @@ class VendorBook:
         self.posted[vendor] = price
         self.posted_history[month, vendor] = price
 
+    def follow_gpu_price_trend(self) -> None:
+        """This month's GPU-hour list prices before any event of the month sets one."""
+        self.gpu_hour_price = self.gpu_hour_price * (1.0 + self.gpu_price_trend)
+
     def grow(self, month: int, serving: Serving) -> None:
-        """Advance GPUs, serving efficiency, GPU-hour prices and own apps one month (not in the first).
+        """Advance GPUs, serving efficiency and own apps one month (nothing in the first).
 
         The fleet grows towards what last month's demand needs at the target utilisation,
         at most `gpu_growth` a month, the imported part at most as export controls allow.
@@ -132,7 +136,6 @@ class VendorBook:
             serving.domestic_substitution,
         )
         self.market_tokens_per_gpu_hour *= 1.0 + serving.efficiency_growth
-        self.gpu_hour_price = self.gpu_hour_price * (1.0 + self.gpu_price_trend)
         self.app_users = logistic_growth(self.app_users, self.app_users_growth, self.app_users_ceiling)
         self.tokens_per_user = logistic_growth(
             self.tokens_per_user, self.tokens_per_user_growth, self.tokens_per_user_ceiling

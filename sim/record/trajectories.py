@@ -113,11 +113,32 @@ MARKET_COLUMNS: dict[str, MarketMeasure] = {
 }
 
 
-def family_rows(ledger: Sequence[MonthAccounts], vendor_ids: list[str], family_ids: list[str], start: str):
-    """Tokens per day by model family, host vendor and mode (api, private, first_party), long format."""
+def family_rows(
+    ledger: Sequence[MonthAccounts],
+    vendor_ids: list[str],
+    family_ids: list[str],
+    start: str,
+    outside_family: str | None = None,
+):
+    """Tokens per day by model family, host vendor and mode (api, private, first_party), long format.
+
+    Tokens developers buy from the outside option (e.g. DeepSeek's own API) appear with host
+    `outside`: they are the family's tokens, not any vendor's.
+    """
     rows = []
     for accounts in ledger:
         date = month_at(start, accounts.month)
+        if outside_family is not None and accounts.outside_tokens > 0:
+            rows.append(
+                {
+                    "step": accounts.month,
+                    "date": date,
+                    "family": outside_family,
+                    "vendor": "outside",
+                    "mode": "api",
+                    "tokens_per_day": float(accounts.outside_tokens),
+                }
+            )
         for mode, table in (
             ("api", accounts.family_api_tokens),
             ("private", accounts.family_private_tokens),
@@ -155,7 +176,13 @@ class Trajectories:
         return table[self.vendor_ids]
 
 
-def record(ledger: Sequence[MonthAccounts], vendor_ids: list[str], start: str, family_ids: list[str]) -> Trajectories:
+def record(
+    ledger: Sequence[MonthAccounts],
+    vendor_ids: list[str],
+    start: str,
+    family_ids: list[str],
+    outside_family: str | None = None,
+) -> Trajectories:
     """Turn the model's monthly books into the two trajectory tables."""
     vendor_rows = []
     market_rows = []
@@ -175,5 +202,5 @@ def record(ledger: Sequence[MonthAccounts], vendor_ids: list[str], start: str, f
         vendors=vendors,
         market=pd.DataFrame(market_rows),
         vendor_ids=list(vendor_ids),
-        families=family_rows(ledger, vendor_ids, family_ids, start),
+        families=family_rows(ledger, vendor_ids, family_ids, start, outside_family),
     )

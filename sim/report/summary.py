@@ -1,4 +1,4 @@
-"""The run's summary: final and period-mean shares, leaders per metric, months the leaders differ."""
+"""The run's summary: final and whole-period shares, leaders per metric, months the leaders differ."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ import pandas as pd
 from sim.run import RunResult
 
 METRICS = ("token_share", "revenue_share")
+QUANTITIES = {"token_share": "api_tokens_per_day", "revenue_share": "revenue"}  # what each share divides
+
+
+def period_shares(result: RunResult, metric: str) -> pd.Series:
+    """A share over the whole run: the ratio of the period's sums (the market grows fast), not a
+    mean of monthly shares."""
+    sums = result.wide(QUANTITIES[metric]).sum()
+    total = float(sums.sum())
+    return sums / total if total > 0 else sums * 0.0
 
 
 def leaders(result: RunResult, metric: str) -> pd.Series:
@@ -33,7 +42,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "mode": result.mode,
         "period": {"start": result.trajectories["date"].iloc[0], "end": final_date},
         "final": {},
-        "period_mean": {},
+        "period_share": {},
         "leaders": {},
         "divergence_months": divergence_months(result),
         "versions": result.versions,
@@ -41,7 +50,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     for metric in METRICS:
         table = result.wide(metric)
         summary["final"][metric] = _rounded(table.iloc[-1])
-        summary["period_mean"][metric] = _rounded(table.mean())
+        summary["period_share"][metric] = _rounded(period_shares(result, metric))
         monthly = leaders(result, metric)
         summary["leaders"][metric] = {"final": monthly.iloc[-1], "months_leading": monthly.value_counts().to_dict()}
     return summary

@@ -8,19 +8,19 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.report.colors import vendor_colors
-from sim.report.summary import divergence_months
+from sim.report.summary import divergence_months, period_shares
 from sim.report.targets import TargetCheck
 from sim.run import RunResult
 
 
 def result_table(result: RunResult) -> Table:
-    """Per vendor: final and period-mean token and revenue shares, price and margin at the end."""
+    """Per vendor: final and whole-period token and revenue shares, price and margin at the end."""
     last = result.trajectories[result.trajectories["date"] == result.trajectories["date"].iloc[-1]].set_index("vendor")
-    token_mean, revenue_mean = result.wide("token_share").mean(), result.wide("revenue_share").mean()
+    token_mean, revenue_mean = period_shares(result, "token_share"), period_shares(result, "revenue_share")
     colors = vendor_colors(result.scenario)
     first, final = result.trajectories["date"].iloc[0], result.trajectories["date"].iloc[-1]
     table = Table(title=f"{result.scenario.name} (seed {result.seed}), {first} to {final}: shares, price, gross margin")
-    for header in ("vendor", f"tokens {final}", "mean", f"revenue {final}", "mean", "yuan/1k", "margin"):
+    for header in ("vendor", f"tokens {final}", "all months", f"revenue {final}", "all months", "yuan/1k", "margin"):
         table.add_column(header, justify="left" if header == "vendor" else "right")
     for vendor in result.vendor_ids:
         row = last.loc[vendor]

@@ -177,7 +177,7 @@ class Family(Strict):
 
     name: str = Field(description="display name")
     owner: str | None = Field(None, description="vendor whose API sells it first-party; omit for a third party")
-    quality: float = Field(description="quality index from dated public benchmark results")
+    quality: float = Field(description="quality index read from public leaderboards, logit units; moved by events")
     open_weights: bool = Field(False, description="weights open from the start (else by an open_weights event)")
 
 
@@ -200,7 +200,6 @@ class LabChoice(Strict):
     investor_bonus: float = Field(1.5, ge=0, description="utility of renting from a vendor that invested in it")
     reliability_weight: float = Field(2.0, ge=0, description="weight on log IaaS service level")
     contract_months: int = Field(12, ge=1, le=120, description="months between re-splits")
-    hours_per_month: float = Field(600.0, gt=0, le=744, description="GPU-hours billed per rented GPU per month")
 
 
 class Serving(Strict):
@@ -302,7 +301,7 @@ class Developers(Strict):
         default_factory=lambda: LogNormal(median=1.0, sigma=0.3), description="weight on quality"
     )
     ecosystem_weight: float = Field(
-        1.0, ge=0, description="weight on the vendor's share of headline tokens (API + own apps): ecosystem gravity"
+        1.0, ge=0, description="weight on the share of all tokens running on the vendor's own family: ecosystem gravity"
     )
     reliability_weight: float = Field(1.0, ge=0, description="weight on log service level (rationing)")
     tokens_per_day: float = Field(gt=0, description="demand of a size-1 developer at the reference price, tokens/day")
@@ -398,7 +397,7 @@ class AgentCounts(Strict):
     """How many agents to simulate, and how they are sampled from the real population.
 
     `size_weighted` samples developers in proportion to their size and enterprises in
-    proportion to their budget, and weights each agent by the inverse, so that every agent
+    proportion to their size, and weights each agent by the inverse, so that every agent
     carries about the same token volume or spend (sampling proportional to size, with
     Horvitz-Thompson weights). Totals are unbiased either way; shares of tokens and revenue
     are far less noisy than with `equal` weights when sizes are heavy-tailed.
