@@ -271,7 +271,8 @@ def test_deepseek_open_weights_move_private_deployments_and_tokens_by_family():
     families = with_it.families
     deepseek_private = families[(families["family"] == "deepseek") & (families["mode"] == "private")]
     assert deepseek_private["tokens_per_day"].sum() > 0
-    assert (without_it.families["family"] != "deepseek").all()
+    hosted = without_it.families[without_it.families["vendor"] != "outside"]  # DeepSeek's own API is outside
+    assert (hosted["family"] != "deepseek").all()
     late = slice("2025-06", "2026-12")
     assert not np.allclose(
         with_it.wide("enterprises_private").loc[late].to_numpy(),
@@ -280,8 +281,8 @@ def test_deepseek_open_weights_move_private_deployments_and_tokens_by_family():
 
 
 def test_chip_controls_act_on_imported_chips_so_huawei_is_barely_touched():
-    controlled = sim.run(small("chip_controls"), seed=1).wide("gpus").loc["2025-06"]
-    baseline = sim.run(small("baseline"), seed=1).wide("gpus").loc["2025-06"]
-    kept = controlled / baseline
-    assert kept["huawei"] > 0.95  # on its own Ascend chips
-    assert (kept[["volcano", "alibaba", "tencent"]] < 0.92).all()
+    controlled = sim.run(small("chip_controls"), seed=1).wide("gpus").loc["2025-01"]
+    baseline = sim.run(small("baseline"), seed=1).wide("gpus").loc["2025-01"]
+    kept = controlled / baseline  # a fifth of imported GPUs out of service in the month of the shock
+    assert kept["huawei"] > 0.97  # on its own Ascend chips
+    assert (kept[["volcano", "alibaba", "tencent"]] < 0.85).all()

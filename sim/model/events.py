@@ -73,7 +73,7 @@ def apply_supply(event: SupplyEvent, market: Market) -> None:
         if event.capacity_growth_cap is not None:
             book.imported_growth_cap[i] = event.capacity_growth_cap
             if event.scope == "all":
-                book.gpu_growth[i] = min(book.gpu_growth[i], event.capacity_growth_cap)
+                book.domestic_growth_cap[i] = event.capacity_growth_cap
         if event.capacity_change is not None:
             book.imported_gpus[i] *= 1 + event.capacity_change
             if event.scope == "all":

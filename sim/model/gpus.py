@@ -25,17 +25,20 @@ def grown_fleet(
     imported: np.ndarray,
     domestic: np.ndarray,
     wanted: np.ndarray,
-    most: np.ndarray,
+    most: float,
     imported_growth_cap: np.ndarray,
+    domestic_growth_cap: np.ndarray,
     substitution: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Next month's GPUs: the fleet grows as wanted, at most `most` a month (how fast chips can
     be bought and installed). Export controls cap the imported part's growth; a fraction
-    `substitution` of the imported chips they block is bought as domestic chips instead."""
+    `substitution` of the imported chips they block is bought as domestic chips instead, as
+    far as a cap on domestic growth (a shock to all chips) allows."""
     growth = np.minimum(wanted, most)
     imported_growth = np.minimum(growth, imported_growth_cap)
     blocked = (growth - imported_growth) * imported
-    return imported * (1.0 + imported_growth), domestic * (1.0 + growth) + substitution * blocked
+    domestic_after = domestic * (1.0 + growth) + substitution * blocked
+    return imported * (1.0 + imported_growth), np.minimum(domestic_after, domestic * (1.0 + domestic_growth_cap))
 
 
 def token_unit_cost(gpu_hour_cost: np.ndarray, tokens_per_gpu_hour: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Each lab rents a GPU fleet that grows at its own rate and splits it across clouds by a logit
 on the GPU-hour price, an equity tie (a vendor that invested in it) and the IaaS service
-level, renewed every `contract_months`. The split is a share, not a single pick: real labs
+level, renewed every `contract_months`; the labs' contracts are spread evenly over that
+cycle, so some lab renews in most months. The split is a share, not a single pick: real labs
 rent from several clouds, and five labs drawn at random would make revenue shares a lottery.
 """
 
@@ -51,18 +52,25 @@ class LabPopulation:
                 self.investor[row, vendor_ids.index(vendor)] = 1.0
         self.split = np.zeros((self.count, len(vendor_ids)))
         self.tastes = scenario.lab_choice
+        cycle = self.tastes.contract_months
+        self.renewal_offset = (np.arange(self.count) * cycle) // max(self.count, 1)
         self.hours_per_gpu = scenario.serving.usable_hours  # a rented GPU is billed the hours it can serve
 
     def grow(self) -> None:
         self.gpus = logistic_growth(self.gpus, self.growth, self.ceiling)
 
-    def renews(self, month: int) -> bool:
-        return month % self.tastes.contract_months == 0
+    def renews(self, rows: np.ndarray, month: int) -> np.ndarray:
+        """Which of the given labs renew this month (every lab chooses in the first month)."""
+        if month == 0:
+            return np.ones(rows.size, dtype=bool)
+        return (month - self.renewal_offset[rows]) % self.tastes.contract_months == 0
 
     def step_rows(self, rows: slice | np.ndarray, offer: LabOffer, month: int, vendor_left: bool) -> None:
         """Re-split the given labs' rental at renewal, or at once when a vendor they use has left."""
-        if self.renews(month) or vendor_left:
-            self.split[rows] = logit_probabilities(split_utilities(self.investor[rows], offer, self.tastes))
+        rows = np.arange(self.count)[rows]
+        renewing = rows if vendor_left else rows[self.renews(rows, month)]
+        if renewing.size:
+            self.split[renewing] = logit_probabilities(split_utilities(self.investor[renewing], offer, self.tastes))
 
     def gpu_hours(self) -> np.ndarray:
         """GPU-hours a month each vendor is asked for by labs, [vendors]."""

@@ -37,8 +37,8 @@ class VendorBook:
         gpus = column("gpus")
         self.imported_gpus = gpus * column("imported_chips")
         self.domestic_gpus = gpus - self.imported_gpus
-        self.gpu_growth = column("gpu_growth")
         self.imported_growth_cap = np.full(self.count, np.inf)
+        self.domestic_growth_cap = np.full(self.count, np.inf)
         self.efficiency = column("serving_efficiency")
         self.market_tokens_per_gpu_hour = scenario.serving.tokens_per_gpu_hour
         self.allocation = np.array([[STREAMS.index(s) for s in v.allocation] for v in specs], dtype=np.intp)
@@ -122,7 +122,7 @@ class VendorBook:
         """Advance GPUs, serving efficiency and own apps one month (nothing in the first).
 
         The fleet grows towards what last month's demand needs at the target utilisation,
-        at most `gpu_growth` a month, the imported part at most as export controls allow.
+        at most `max_gpu_growth` a month, the imported part at most as export controls allow.
         """
         if month == 0:
             return
@@ -131,8 +131,9 @@ class VendorBook:
             self.imported_gpus,
             self.domestic_gpus,
             wanted,
-            self.gpu_growth,
+            serving.max_gpu_growth,
             self.imported_growth_cap,
+            self.domestic_growth_cap,
             serving.domestic_substitution,
         )
         self.market_tokens_per_gpu_hour *= 1.0 + serving.efficiency_growth

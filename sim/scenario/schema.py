@@ -138,9 +138,6 @@ class Vendor(Strict):
         0.0, ge=0, lt=1, description="enterprises' negotiated discount off the token list price"
     )
     gpus: float = Field(gt=0, description="GPU-equivalents serving AI cloud and own apps at the start")
-    gpu_growth: float = Field(
-        0.1, ge=0, le=5, description="fastest monthly growth of its GPU fleet (capex follows demand up to this)"
-    )
     imported_chips: float = Field(
         0.9, ge=0, le=1, description="fraction of its GPUs that are import-controlled (supply shocks act on these)"
     )
@@ -208,6 +205,9 @@ class Serving(Strict):
     tokens_per_gpu_hour: float = Field(gt=0, description="tokens (input + output) per GPU-hour at the start")
     efficiency_growth: float = Field(0.05, ge=-0.5, le=1, description="monthly growth of tokens per GPU-hour")
     usable_hours: float = Field(500.0, gt=0, le=744, description="GPU-hours per GPU per month that can be sold or used")
+    max_gpu_growth: float = Field(
+        0.25, ge=0, le=5, description="fastest monthly growth of a vendor's GPU fleet (how fast chips can be bought)"
+    )
     domestic_substitution: float = Field(
         0.5, ge=0, le=1, description="fraction of the imported GPUs export controls block that domestic chips replace"
     )
