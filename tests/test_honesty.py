@@ -21,6 +21,7 @@ import pytest
 from conftest import SCENARIOS, SHIPPED, small
 
 import sim
+from sim.report.summary import leader_gap
 from sim.scenario.calendar import DAYS_PER_MONTH
 
 TINY = ["agents.developers=2500", "agents.enterprises=800"]
@@ -216,16 +217,7 @@ def test_the_exemption_list_names_real_fields():
 
 
 def _divergence(result: sim.RunResult) -> float:
-    """How far apart the two metrics' leaders are in H1 2025: the token leader's lead in token
-    share over its revenue share, plus the revenue leader's lead in revenue share over its token share."""
-    tokens = result.wide("api_tokens_per_day").loc["2025-01":"2025-06"].sum()
-    revenue = result.wide("revenue").loc["2025-01":"2025-06"].sum()
-    token_share, revenue_share = tokens / tokens.sum(), revenue / revenue.sum()
-    token_leader, revenue_leader = token_share.idxmax(), revenue_share.idxmax()
-    return float(
-        (token_share[token_leader] - revenue_share[token_leader])
-        + (revenue_share[revenue_leader] - token_share[revenue_leader])
-    )
+    return leader_gap(result, "2025-01", "2025-06")
 
 
 def _equalised(base: sim.Scenario) -> list[str]:

@@ -32,6 +32,20 @@ def divergence_months(result: RunResult) -> list[str]:
     return [date for date in tokens.index if market_exists[date] and tokens[date] != revenue[date]]
 
 
+def leader_gap(result: RunResult, first: str, last: str) -> float:
+    """How far apart the two metrics' leaders are over a period (shares as ratios of sums): the
+    token leader's token share minus its revenue share, plus the revenue leader's revenue share
+    minus its token share. Zero when one vendor leads both by the same margin on each."""
+    tokens = result.wide("api_tokens_per_day").loc[first:last].sum()
+    revenue = result.wide("revenue").loc[first:last].sum()
+    token_share, revenue_share = tokens / tokens.sum(), revenue / revenue.sum()
+    token_leader, revenue_leader = token_share.idxmax(), revenue_share.idxmax()
+    return float(
+        (token_share[token_leader] - revenue_share[token_leader])
+        + (revenue_share[revenue_leader] - token_share[revenue_leader])
+    )
+
+
 def summarize(result: RunResult) -> dict[str, Any]:
     """Everything a reader needs to judge and reproduce the run, as plain JSON-able data."""
     final_date = result.trajectories["date"].iloc[-1]
