@@ -1,16 +1,87 @@
-"""Checking a run against public targets (data/targets.yaml): simulated value beside public figure."""
+"""Public targets (data/targets.yaml) as moments: a simulated value beside a public figure.
+
+Every target becomes one or more `Moment`s. A moment knows its public figure, the rule
+that says how far the simulation may be from it (an absolute or relative tolerance, a
+factor, or a one-sided bound) and the last month of data it describes. Two uses read the
+same moments, so a target is measured in one place only:
+
+- `sim targets` shows each moment as a check (within its tolerance or not);
+- `sim calibrate` fits parameters by the moments' scaled misses `z` (|z| <= 1 is within
+  tolerance) and uses `ends` to tell fitted figures from later ones it must predict.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from sim.report.summary import leaders
 from sim.run import RunResult
 from sim.scenario.calendar import month_at, month_index
+
+Rule = Literal["absolute", "relative", "factor", "at_least", "at_most"]
+Unit = Literal["share", "count", "yuan", "ratio"]
+MAX_MISS = 100.0  # the scaled miss of a value that vanished or is not a number: far off, but finite
+GAP_SCALE = 0.02  # a ranking or leader missed by 2 share points counts as one tolerance off
+REVENUE_PERIODS = {"year_2024": ("2024-01", "2024-12"), "h1_2025": ("2025-01", "2025-06")}
+HEADLINE_MONTHS = {"may_2024": "2024-05", "sep_2025": "2025-09"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One simulated figure against its public counterpart."""
+
+    target: str
+    item: str
+    simulated: float
+    public: float
+    rule: Rule
+    tolerance: float
+    ends: str  # the last month the figure describes (YYYY-MM)
+    unit: Unit = "ratio"
+    public_text: str | None = None  # how to read the public side when the number alone says little
+    simulated_text: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}: {self.item}"
+
+    @property
+    def z(self) -> float:
+        """The miss in units of the tolerance: |z| <= 1 within it; 0 inside a one-sided bound."""
+        return scaled_miss(self.rule, self.simulated, self.public, self.tolerance)
+
+    @property
+    def passed(self) -> bool:
+        if self.rule in ("at_least", "at_most"):
+            return self.z == 0.0
+        return abs(self.z) <= 1.0
+
+    def check(self) -> TargetCheck:
+        public = self.public_text or _public_text(self)
+        simulated = self.simulated_text or _number(self.simulated, self.unit)
+        return TargetCheck(self.target, self.item, public, simulated, self.passed)
+
+
+def scaled_miss(rule: Rule, simulated: float, public: float, tolerance: float) -> float:
+    """How far `simulated` is from `public`, in units of the tolerance, for each rule."""
+    if not math.isfinite(simulated):
+        return MAX_MISS
+    if rule == "absolute":
+        miss = (simulated - public) / tolerance
+    elif rule == "relative":
+        miss = (simulated / public - 1.0) / tolerance
+    elif rule == "factor":
+        miss = math.log(simulated / public) / math.log(tolerance) if simulated > 0 else -MAX_MISS
+    elif rule == "at_least":
+        miss = max(0.0, public - simulated) / tolerance
+    else:
+        miss = max(0.0, simulated - public) / tolerance
+    return max(-MAX_MISS, min(MAX_MISS, miss))
 
 
 @dataclass(frozen=True)
@@ -24,68 +95,56 @@ class TargetCheck:
     passed: bool
 
 
+def _number(value: float, unit: Unit) -> str:
+    if unit == "share":
+        return f"{value:.3f}"
+    if unit == "yuan":
+        return f"{value / 1e9:.1f} bn"
+    if unit == "count":
+        return f"{value:.3g}"
+    return f"{value:.2f}"
+
+
+def _public_text(moment: Moment) -> str:
+    figure = _number(moment.public, moment.unit)
+    tolerance = moment.tolerance
+    return {
+        "absolute": f"{figure} ± {_number(tolerance, moment.unit)}",
+        "relative": f"{figure} ± {100 * tolerance:.0f} %",
+        "factor": f"{figure} (×/÷{tolerance:g})",
+        "at_least": f"≥ {figure}",
+        "at_most": f"≤ {figure}",
+    }[moment.rule]
+
+
 def load_targets(path: str | Path) -> list[dict[str, Any]]:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["targets"]
 
 
-def _months(result: RunResult, period: list[str]) -> list[str]:
+# --- where each target's data lies ----------------------------------------------------------------
+
+
+def target_span(target: dict[str, Any]) -> tuple[str, str]:
+    """The first and last month of data a target describes (to check it lies inside a scenario)."""
+    if "period" in target:
+        return str(target["period"][0]), str(target["period"][1])
+    kind = target["id"]
+    if kind == "ai_cloud_market_revenue":
+        spans = [REVENUE_PERIODS[key] for key in target["values"]]
+        return min(s[0] for s in spans), max(s[1] for s in spans)
+    if kind == "ai_cloud_market_growth":
+        return "2024-01", "2025-06"
+    if kind == "alibaba_ai_revenue_growth":
+        return "2024-04", "2025-06"
+    if kind in ("volcano_headline_tokens", "volcano_headline_growth"):
+        return "2024-05", "2025-09"
+    raise KeyError(f"no moment is defined for target {kind!r}")
+
+
+def _months(result: RunResult, period: list[str] | tuple[str, str]) -> list[str]:
     start = result.scenario.start
     first, last = month_index(start, str(period[0])), month_index(start, str(period[1]))
     return [month_at(start, i) for i in range(first, last + 1)]
-
-
-def check_divergence(result: RunResult, target: dict) -> list[TargetCheck]:
-    months = _months(result, target["period"])
-    tokens, revenue = leaders(result, "token_share"), leaders(result, "revenue_share")
-    failing = [m for m in months if not (tokens[m] == "volcano" and revenue[m] == "alibaba")]
-    return [
-        TargetCheck(
-            target["id"],
-            "token leader volcano, revenue leader alibaba",
-            f"all {len(months)} months",
-            f"{len(months) - len(failing)} of {len(months)}",
-            not failing,
-        )
-    ]
-
-
-def check_headline_growth(result: RunResult, target: dict) -> list[TargetCheck]:
-    table = result.wide("headline_tokens_per_day")["volcano"]
-    ratio = table["2025-09"] / table["2024-05"]
-    low, high = target["values"]["ratio"] / 2, target["values"]["ratio"] * 2
-    return [
-        TargetCheck(
-            target["id"],
-            "volcano headline tokens Sep 2025 / May 2024",
-            f"{target['values']['ratio']:.0f} (x/÷2)",
-            f"{ratio:.0f}",
-            low <= ratio <= high,
-        )
-    ]
-
-
-def check_price_war(result: RunResult, target: dict) -> list[TargetCheck]:
-    prices = result.wide("price")
-    before = month_at(result.scenario.start, month_index(result.scenario.start, "2024-05") - 1)
-    checks = []
-    for vendor in ("alibaba", "baidu", "tencent"):
-        after = prices.loc[_months(result, target["period"]), vendor].min()
-        cut = 1 - after / prices.loc[before, vendor]
-        checks.append(
-            TargetCheck(
-                target["id"],
-                f"{vendor} cut by Jun 2024",
-                "cut within a month of volcano",
-                f"-{100 * cut:.1f} %",
-                cut > 0.5,
-            )
-        )
-    return checks
-
-
-def _period_sums(result: RunResult, column: str, period: list[str]):
-    """Each vendor's sum of `column` over the period's months."""
-    return result.wide(column).loc[_months(result, period)].sum()
 
 
 def _factor(target: dict) -> float:
@@ -93,147 +152,165 @@ def _factor(target: dict) -> float:
     return float(str(target["tolerance"]).split("factor of")[1].split()[0].rstrip(";,"))
 
 
-def check_period_share(result: RunResult, target: dict, quantity: str, metric: str) -> list[TargetCheck]:
+# --- each target's moments --------------------------------------------------------------------------
+
+
+def period_share_moments(result: RunResult, target: dict, quantity: str, metric: str) -> list[Moment]:
     """Shares over a period as the ratio of the period's sums (the market grows fast), plus the ranking."""
-    sums = _period_sums(result, quantity, target["period"])
+    period = target["period"]
+    sums = result.wide(quantity).loc[_months(result, period)].sum()
     shares = sums / sums.sum() if sums.sum() > 0 else sums
-    tol = float(target["tolerance"])
-    checks = [
-        TargetCheck(
-            target["id"],
-            f"{vendor} {metric}",
-            f"{value:.3f} ± {tol:.2f}",
-            f"{shares[vendor]:.3f}",
-            abs(shares[vendor] - value) <= tol,
-        )
+    tol, ends = float(target["tolerance"]), str(period[1])
+    moments = [
+        Moment(target["id"], f"{vendor} {metric}", float(shares[vendor]), float(value), "absolute", tol, ends, "share")
         for vendor, value in target["values"].items()
     ]
     ranked = list(shares.sort_values(ascending=False).index)
     named = list(target["values"])
     if metric == "token_share":
         expected = sorted(named, key=lambda v: -target["values"][v])
-        checks.append(
-            TargetCheck(
-                target["id"],
-                "ranking",
-                " > ".join(expected) + " > others",
-                " > ".join(ranked[:4]),
-                ranked[: len(named)] == expected,
+        others = shares.drop(expected)
+        steps = [shares[lower] - shares[upper] for upper, lower in itertools.pairwise(expected)]
+        gap = max([*steps, (others.max() if len(others) else 0.0) - shares[expected[-1]]])
+        moments.append(
+            Moment(
+                target["id"], "ranking", float(gap), 0.0, "at_most", GAP_SCALE, ends, "share",
+                public_text=" > ".join(expected) + " > others",
+                simulated_text=" > ".join(ranked[:4]),
             )
-        )
+        )  # fmt: skip
     else:
-        checks.append(
-            TargetCheck(
-                target["id"],
-                "leader",
-                f"{named[0]} leads, volcano does not",
-                ranked[0],
-                ranked[0] == named[0] and ranked[0] != "volcano",
+        leader = named[0]
+        gap = shares.drop(leader).max() - shares[leader] if len(shares) > 1 else 0.0
+        moments.append(
+            Moment(
+                target["id"], "leader", float(gap), 0.0, "at_most", GAP_SCALE, ends, "share",
+                public_text=f"{leader} leads, volcano does not",
+                simulated_text=ranked[0],
             )
-        )
-    return checks
+        )  # fmt: skip
+    return moments
 
 
-def check_daily_level(result: RunResult, target: dict, column: str) -> list[TargetCheck]:
-    """A market total per day, averaged over the period's months, within a factor."""
-    mean = float(result.market.set_index("date").loc[_months(result, target["period"]), column].mean())
-    value, factor = float(target["values"]["total_per_day"]), _factor(target)
+def divergence_moments(result: RunResult, target: dict) -> list[Moment]:
+    """Every month of the period: volcano leads on tokens while alibaba leads on revenue."""
+    months = _months(result, target["period"])
+    tokens = result.wide("token_share").loc[months].idxmax(axis=1)
+    revenue = result.wide("revenue_share").loc[months].idxmax(axis=1)
+    failing = int((~((tokens == "volcano") & (revenue == "alibaba"))).sum())
     return [
-        TargetCheck(
-            target["id"],
-            f"{column} mean {target['period'][0]}..{target['period'][1]}",
-            f"{value:.3g} (×/÷{factor:g})",
-            f"{mean:.3g}",
-            value / factor <= mean <= value * factor,
+        Moment(
+            target["id"], "token leader volcano, revenue leader alibaba", failing / len(months), 0.0, "at_most",
+            1 / 3, str(target["period"][1]),
+            public_text=f"all {len(months)} months",
+            simulated_text=f"{len(months) - failing} of {len(months)}",
         )
-    ]
+    ]  # fmt: skip
+
+
+def headline_growth_moments(result: RunResult, target: dict) -> list[Moment]:
+    table = result.wide("headline_tokens_per_day")["volcano"]
+    ratio = table["2025-09"] / table["2024-05"] if table["2024-05"] > 0 else 0.0
+    public = float(target["values"]["ratio"])
+    item = "volcano headline tokens Sep 2025 / May 2024"
+    return [Moment(target["id"], item, float(ratio), public, "factor", 2.0, "2025-09", "count")]
+
+
+def headline_level_moments(result: RunResult, target: dict) -> list[Moment]:
+    table = result.wide("headline_tokens_per_day")["volcano"]
+    values = {key: float(value) for key, value in target["values"].items()}
+    moments = [
+        Moment(target["id"], f"volcano headline tokens/day {month}", float(table[month]), values[key], "factor", 1.5,
+               month, "count")
+        for key, month in HEADLINE_MONTHS.items()
+    ]  # fmt: skip
+    return moments + headline_growth_moments(result, target)
+
+
+def price_war_moments(result: RunResult, target: dict) -> list[Moment]:
+    prices = result.wide("price")
+    before = month_at(result.scenario.start, month_index(result.scenario.start, "2024-05") - 1)
+    moments = []
+    for vendor in ("alibaba", "baidu", "tencent"):
+        after = prices.loc[_months(result, target["period"]), vendor].min()
+        cut = 1 - after / prices.loc[before, vendor]
+        moments.append(
+            Moment(
+                target["id"], f"{vendor} cut by Jun 2024", float(cut), 0.5, "at_least", 0.1,
+                str(target["period"][1]),
+                public_text="cut within a month of volcano", simulated_text=f"-{100 * cut:.1f} %",
+            )
+        )  # fmt: skip
+    return moments
+
+
+def daily_level_moments(result: RunResult, target: dict, column: str) -> list[Moment]:
+    """A market total per day, averaged over the period's months, within a factor."""
+    period = target["period"]
+    mean = float(result.market.set_index("date").loc[_months(result, period), column].mean())
+    item = f"{column} mean {period[0]}..{period[1]}"
+    public = float(target["values"]["total_per_day"])
+    return [Moment(target["id"], item, mean, public, "factor", _factor(target), str(period[1]), "count")]
 
 
 def _market_revenue(result: RunResult, first: str, last: str) -> float:
-    return float(result.market.set_index("date").loc[_months(result, [first, last]), "revenue"].sum())
+    return float(result.market.set_index("date").loc[_months(result, (first, last)), "revenue"].sum())
 
 
-def check_market_revenue(result: RunResult, target: dict) -> list[TargetCheck]:
-    periods = {"year_2024": ("2024-01", "2024-12"), "h1_2025": ("2025-01", "2025-06")}
-    checks = []
+def market_revenue_moments(result: RunResult, target: dict) -> list[Moment]:
+    moments = []
     for key, value in target["values"].items():
-        value = float(value)  # YAML 1.1 reads 20.83e9 (no exponent sign) as a string
-        simulated = _market_revenue(result, *periods[key])
-        checks.append(
-            TargetCheck(
-                target["id"],
-                f"AI cloud revenue {key}",
-                f"{value / 1e9:.1f} bn ± 25 %",
-                f"{simulated / 1e9:.1f} bn",
-                abs(simulated / value - 1) <= 0.25,
-            )
-        )
-    return checks
+        first, last = REVENUE_PERIODS[key]
+        simulated = _market_revenue(result, first, last)
+        # float(): YAML 1.1 reads 20.83e9 (no exponent sign) as a string
+        moments.append(Moment(target["id"], f"AI cloud revenue {key}", simulated, float(value), "relative", 0.25,
+                              last, "yuan"))  # fmt: skip
+    return moments
 
 
-def check_market_growth(result: RunResult, target: dict) -> list[TargetCheck]:
+def market_growth_moments(result: RunResult, target: dict) -> list[Moment]:
     ratio = _market_revenue(result, "2025-01", "2025-06") / _market_revenue(result, "2024-01", "2024-12")
     value, tol = float(target["values"]["ratio"]), float(target["tolerance"])
-    return [
-        TargetCheck(
-            target["id"],
-            "revenue H1 2025 / 2024",
-            f"{value:.2f} ± {tol:.2f}",
-            f"{ratio:.2f}",
-            abs(ratio - value) <= tol,
-        )
-    ]
+    return [Moment(target["id"], "revenue H1 2025 / 2024", ratio, value, "absolute", tol, "2025-06")]
 
 
-def check_alibaba_growth(result: RunResult, target: dict) -> list[TargetCheck]:
+def alibaba_growth_moments(result: RunResult, target: dict) -> list[Moment]:
     revenue = result.wide("revenue")["alibaba"]
-    ratio = revenue.loc["2025-04":"2025-06"].sum() / revenue.loc["2024-04":"2024-06"].sum()
+    earlier = revenue.loc["2024-04":"2024-06"].sum()
+    ratio = float(revenue.loc["2025-04":"2025-06"].sum() / earlier) if earlier > 0 else math.inf
     floor = float(target["values"]["ratio_at_least"])
-    return [
-        TargetCheck(target["id"], "alibaba revenue Q2 2025 / Q2 2024", f"≥ {floor:g}", f"{ratio:.2f}", ratio >= floor)
-    ]
+    item = "alibaba revenue Q2 2025 / Q2 2024"
+    return [Moment(target["id"], item, ratio, floor, "at_least", 0.1 * floor, "2025-06")]
 
 
-def check_headline_levels(result: RunResult, target: dict) -> list[TargetCheck]:
-    table = result.wide("headline_tokens_per_day")["volcano"]
-    values = {key: float(value) for key, value in target["values"].items()}
-    checks = []
-    for key, month in (("may_2024", "2024-05"), ("sep_2025", "2025-09")):
-        checks.append(
-            TargetCheck(
-                target["id"],
-                f"volcano headline tokens/day {month}",
-                f"{values[key]:.3g} (×/÷1.5)",
-                f"{table[month]:.3g}",
-                values[key] / 1.5 <= table[month] <= values[key] * 1.5,
-            )
-        )
-    return checks + check_headline_growth(result, target)
-
-
-CHECKS = {
+MOMENTS = {
     # shares over a period are the ratio of the period's sums (brief v2, "Accounting")
-    "token_share_h1_2025": lambda r, t: check_period_share(r, t, "api_tokens_per_day", "token_share"),
-    "revenue_share_alibaba_2025q1": lambda r, t: check_period_share(r, t, "revenue", "revenue_share"),
-    "metric_divergence_2025": check_divergence,
-    "volcano_headline_growth": check_headline_growth,
-    "price_war_followers": check_price_war,
+    "token_share_h1_2025": lambda r, t: period_share_moments(r, t, "api_tokens_per_day", "token_share"),
+    "revenue_share_alibaba_2025q1": lambda r, t: period_share_moments(r, t, "revenue", "revenue_share"),
+    "metric_divergence_2025": divergence_moments,
+    "volcano_headline_growth": headline_growth_moments,
+    "price_war_followers": price_war_moments,
     # version 2
-    "external_api_tokens_h1_2025": lambda r, t: check_daily_level(r, t, "api_tokens_per_day"),
-    "external_api_tokens_2024": lambda r, t: check_daily_level(r, t, "api_tokens_per_day"),
-    "ai_cloud_revenue_share_h1_2025": lambda r, t: check_period_share(r, t, "revenue", "revenue_share"),
-    "ai_cloud_market_revenue": check_market_revenue,
-    "ai_cloud_market_growth": check_market_growth,
-    "alibaba_ai_revenue_growth": check_alibaba_growth,
-    "volcano_headline_tokens": check_headline_levels,
+    "external_api_tokens_h1_2025": lambda r, t: daily_level_moments(r, t, "api_tokens_per_day"),
+    "external_api_tokens_2024": lambda r, t: daily_level_moments(r, t, "api_tokens_per_day"),
+    "ai_cloud_revenue_share_h1_2025": lambda r, t: period_share_moments(r, t, "revenue", "revenue_share"),
+    "ai_cloud_market_revenue": market_revenue_moments,
+    "ai_cloud_market_growth": market_growth_moments,
+    "alibaba_ai_revenue_growth": alibaba_growth_moments,
+    "volcano_headline_tokens": headline_level_moments,
 }
 
 
-def check_targets(result: RunResult, targets: list[dict[str, Any]]) -> list[TargetCheck]:
-    """Every target with a known check; an unknown target id is an error, not a silent pass."""
-    checks: list[TargetCheck] = []
+def measure(result: RunResult, targets: list[dict[str, Any]]) -> list[Moment]:
+    """Every target's moments; an unknown target id is an error, not a silent pass."""
+    moments: list[Moment] = []
     for target in targets:
-        if target["id"] not in CHECKS:
-            raise KeyError(f"no check is defined for target {target['id']!r}")
-        checks.extend(CHECKS[target["id"]](result, target))
-    return checks
+        if target["id"] not in MOMENTS:
+            raise KeyError(f"no moment is defined for target {target['id']!r}")
+        moments.extend(MOMENTS[target["id"]](result, target))
+    return moments
+
+
+def check_targets(result: RunResult, targets: list[dict[str, Any]]) -> list[TargetCheck]:
+    """Every target as checks: each moment within its tolerance or not."""
+    return [moment.check() for moment in measure(result, targets)]
