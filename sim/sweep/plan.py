@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sim.scenario.loading import Problem, ScenarioError
 from sim.sweep.designs import Design, make_design
+from sim.sweep.models import Model
+from sim.sweep.outcomes import OutcomeSpec
 from sim.sweep.spec import Sweep
 
 MAX_REPORTED = 5
@@ -30,6 +32,24 @@ class PlannedRun:
     key: str
 
 
+class Work(Protocol):
+    """What the runner needs to evaluate planned runs: a sweep's plan, or a calibration's round."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def outcomes(self) -> OutcomeSpec | None: ...
+
+    @property
+    def model_version(self) -> str: ...
+
+    def prepared(self, point: int) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Plan:
     """The sweep, its design, each point's input fingerprint, and every run in order."""
@@ -39,6 +59,18 @@ class Plan:
     fingerprints: list[str]
     runs: list[PlannedRun]
     model_version: str
+
+    @property
+    def name(self) -> str:
+        return self.sweep.name
+
+    @property
+    def model(self) -> Model:
+        return self.sweep.model
+
+    @property
+    def outcomes(self) -> OutcomeSpec | None:
+        return self.sweep.outcomes
 
     def prepared(self, point: int) -> Any:
         """The model's input at a point (prepared again when submitted, to keep memory small)."""

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from sim.report.files import write_json
 from sim.scenario.loading import Problem, ScenarioError
 from sim.sweep.models import Job, RunRecord, evaluate_batch
-from sim.sweep.plan import Plan, PlannedRun, make_plan
+from sim.sweep.plan import Plan, PlannedRun, Work, make_plan
 from sim.sweep.spec import Sweep, load_sweep
 from sim.sweep.store import MANIFEST, Compacted, RunStore, check_folder, compact, manifest, write_inputs
 
@@ -214,14 +214,14 @@ def _batches(todo: list[PlannedRun], size: int) -> Iterator[list[PlannedRun]]:
 class _Submitter:
     """Submits batches as tasks, keeping enough in flight to feed every worker thread."""
 
-    def __init__(self, client: Client, plan: Plan, batches: Iterator[list[PlannedRun]]) -> None:
+    def __init__(self, client: Client, plan: Work, batches: Iterator[list[PlannedRun]]) -> None:
         from distributed import as_completed
 
         self.client, self.plan, self.batches = client, plan, batches
         self.pending = as_completed(loop=client.loop)
         self.in_flight: dict[str, list[PlannedRun]] = {}
         self.threads, self.checked = _threads(client), time.monotonic()
-        self.model = plan.sweep.model
+        self.model = plan.model
 
     def top_up(self) -> None:
         if time.monotonic() - self.checked > THREADS_CHECK_S:
@@ -237,7 +237,7 @@ class _Submitter:
             if planned.point not in prepared:
                 prepared[planned.point] = self.plan.prepared(planned.point)
             jobs.append(Job(planned.key, planned.seed, prepared[planned.point]))
-        future = self.client.submit(evaluate_batch, self.model, jobs, self.plan.sweep.outcomes, pure=False)
+        future = self.client.submit(evaluate_batch, self.model, jobs, self.plan.outcomes, pure=False)
         self.in_flight[future.key] = batch
         self.pending.add(future)
 
@@ -248,7 +248,7 @@ class _Submitter:
 
 def execute(
     client: Client,
-    plan: Plan,
+    plan: Work,
     todo: list[PlannedRun],
     store: RunStore,
     batch_size: int,
@@ -264,7 +264,7 @@ def execute(
     failed = 0
     total = total or len(todo)
     bar = tqdm(
-        total=total, initial=total - len(todo), desc=plan.sweep.name, unit="run", disable=not progress, smoothing=0.1
+        total=total, initial=total - len(todo), desc=plan.name, unit="run", disable=not progress, smoothing=0.1
     )
     with bar:
         submitter.top_up()

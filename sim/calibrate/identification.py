@@ -1,0 +1,85 @@
+"""Which parameters the figures pin down: each parameter's spread in the ensemble, and trade-offs.
+
+A parameter the figures pin down has plausible values in a narrow part of its range; one
+they do not pin spreads over the whole range. The spread is measured on the parameter's
+search scale (log for log-scaled ones) as the share of its range between the ensemble's
+5th and 95th percentiles: a uniform spread over the whole range gives 0.9. Two parameters
+that trade off (one can stand in for the other) show as a strong rank correlation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.calibrate.spec import Calibration
+
+UNIT = "unit."
+PINNED, LOOSE = 0.25, 0.6  # shares of the range spanned by the middle 90 % of plausible values
+MIN_SETS = 10  # fewer plausible sets than this cannot tell a pinned parameter from a lucky draw
+STRONG = 0.3  # rank correlations weaker than this are not reported as trade-offs
+SHOWN_PAIRS = 5
+
+
+@dataclass(frozen=True)
+class Identification:
+    table: pd.DataFrame  # one row per parameter
+    tradeoffs: pd.DataFrame  # strongest pairs: a, b, spearman
+    sets: int
+
+
+def verdict(spread: float, sets: int) -> str:
+    if sets < MIN_SETS:
+        return "too few plausible sets to tell"
+    if spread < PINNED:
+        return "pinned"
+    if spread < LOOSE:
+        return "loosely pinned"
+    return "not pinned"
+
+
+def identify(calibration: Calibration, ensemble: pd.DataFrame, best: pd.Series | None) -> Identification:
+    rows = []
+    for parameter in calibration.parameters:
+        unit = ensemble[f"{UNIT}{parameter.name}"].to_numpy(dtype=float)
+        low, high = np.quantile(unit, [0.05, 0.95]) if len(unit) else (np.nan, np.nan)
+        spread = float(high - low) if len(unit) else float("nan")
+        rows.append(
+            {
+                "parameter": parameter.name,
+                "low": parameter.spec.low,
+                "high": parameter.spec.high,
+                "scale": parameter.spec.scale,
+                "best": float(best[parameter.name]) if best is not None else float("nan"),
+                "ensemble_p05": parameter.spec.value(low) if len(unit) else float("nan"),
+                "ensemble_median": parameter.spec.value(float(np.median(unit))) if len(unit) else float("nan"),
+                "ensemble_p95": parameter.spec.value(high) if len(unit) else float("nan"),
+                "spread": spread,
+                "verdict": verdict(spread, len(unit)),
+            }
+        )
+    return Identification(pd.DataFrame(rows), tradeoffs(calibration, ensemble), len(ensemble))
+
+
+def tradeoffs(calibration: Calibration, ensemble: pd.DataFrame) -> pd.DataFrame:
+    """The strongest rank correlations between parameters among the plausible sets."""
+    names = calibration.names
+    if len(ensemble) < MIN_SETS or len(names) < 2:
+        return pd.DataFrame(columns=["a", "b", "spearman"])
+    unit = ensemble[[f"{UNIT}{n}" for n in names]].to_numpy(dtype=float)
+    rho = stats.spearmanr(unit).statistic
+    rho = np.array([[1.0, rho], [rho, 1.0]]) if np.ndim(rho) == 0 else rho
+    pairs = [
+        {"a": names[i], "b": names[j], "spearman": float(rho[i, j])}
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if np.isfinite(rho[i, j]) and abs(rho[i, j]) >= STRONG
+    ]
+    frame = pd.DataFrame(pairs, columns=["a", "b", "spearman"])
+    if frame.empty:
+        return frame
+    order = frame["spearman"].abs().sort_values(ascending=False).index
+    return frame.loc[order].head(SHOWN_PAIRS).reset_index(drop=True)

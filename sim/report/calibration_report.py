@@ -1,0 +1,220 @@
+"""A calibration's report: fit.md and fit.png.
+
+fit.png   left: every figure's scaled miss at the best set (dot) and across the ensemble
+          (5-95 % bar), the tolerance shaded; figures left out of the fit marked as predictions.
+          right: the best distance as candidates accrue (convergence), and each parameter's
+          spread in the ensemble against the pinned / loosely pinned thresholds.
+fit.md    the same in tables, with the identification table and the strongest trade-offs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim.calibrate.identification import LOOSE, PINNED
+from sim.calibrate.search import SIM, Z
+from sim.report.charts import save_figure
+from sim.report.files import write_text
+
+if TYPE_CHECKING:
+    from sim.calibrate.runner import CalibrationResult
+
+
+def save_fit_report(result: CalibrationResult) -> None:
+    write_text(result.folder / "fit.md", fit_markdown(result))
+    figure = fit_figure(result)
+    save_figure(figure, result.folder / "fit.png")
+    plt.close(figure)
+
+
+def figure_table(result: CalibrationResult) -> pd.DataFrame:
+    """One row per figure: public value, the best set's value and miss, the ensemble's 5-95 % band."""
+    rows = []
+    for name, info in result.moments.items():
+        band = result.ensemble[f"{Z}{name}"] if len(result.ensemble) else pd.Series(dtype=float)
+        values = result.ensemble[f"{SIM}{name}"] if len(result.ensemble) else pd.Series(dtype=float)
+        best = result.best
+        rows.append(
+            {
+                "figure": name,
+                "ends": info["ends"],
+                "role": "fitted" if name in result.fitted else "predicted",
+                "public": info["public"],
+                "best": float(best[f"{SIM}{name}"]) if best is not None else np.nan,
+                "best_miss": float(best[f"{Z}{name}"]) if best is not None else np.nan,
+                "ensemble_p05": float(values.quantile(0.05)) if len(values) else np.nan,
+                "ensemble_p95": float(values.quantile(0.95)) if len(values) else np.nan,
+                "miss_p05": float(band.quantile(0.05)) if len(band) else np.nan,
+                "miss_p95": float(band.quantile(0.95)) if len(band) else np.nan,
+                "ensemble_within": float((band.abs() <= 1).mean()) if len(band) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def convergence(result: CalibrationResult) -> pd.DataFrame:
+    """The best distance after each stage, and after every candidate (for the chart)."""
+    frame = result.evaluations[["candidate", "stage", "distance"]].sort_values("candidate").copy()
+    frame["best_so_far"] = frame["distance"].cummin()
+    return frame
+
+
+def fit_markdown(result: CalibrationResult) -> str:
+    calibration, status = result.calibration, result.record["status"]
+    lines = [
+        f"# Calibration {calibration.name}",
+        "",
+        calibration.spec.description.strip() or "",
+        "",
+        f"- model: {result.record['model']['name']} ({result.record['model']['version']})",
+        f"- base scenario: {result.record['base']}",
+        f"- targets file: {result.record['targets_file']} (sha256 {result.record['targets_sha256']})",
+        f"- seeds (common to every candidate): {calibration.spec.seeds}",
+        f"- fitted: figures whose data ends by {calibration.until}" if calibration.until else "- fitted: every figure",
+        f"- candidates: {status['candidates']} ({status['failed_candidates']} could not run); "
+        f"plausible sets (every fitted figure within {calibration.spec.ensemble.cutoff:g} tolerance): "
+        f"{status['plausible_sets']}",
+        f"- time: {status['elapsed_s']:.0f} s on {status['workers']} workers; "
+        f"{status['evaluations_per_minute']} candidates per minute; "
+        f"share of worker time in the model: {_percent(status['model_share_of_worker_time'])}",
+        "",
+    ]
+    lines += _identification_lines(result)
+    lines += _figure_lines(result)
+    lines += _convergence_lines(result)
+    lines += [
+        "## Reading this",
+        "",
+        "A set is plausible when every fitted figure lies within its tolerance (its scaled miss |z| <= "
+        f"{calibration.spec.ensemble.cutoff:g}). A parameter is *pinned* when the middle 90 % of plausible "
+        f"values spans less than {PINNED:.0%} of its range (on its search scale), *loosely pinned* below "
+        f"{LOOSE:.0%}, and *not pinned* otherwise: these figures then say little about it, and a what-if "
+        "that depends on it should be run over the ensemble (`sim whatif --ensemble`). See docs/calibration.md.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a (every run was stored already)" if value is None else f"{100 * value:.0f} %"
+
+
+def _identification_lines(result: CalibrationResult) -> list[str]:
+    ident = result.identification
+    lines = [
+        f"## Identification ({ident.sets} plausible sets)",
+        "",
+        "| parameter | bounds | best | ensemble 5 % | median | 95 % | spread of range | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in ident.table.itertuples():
+        lines.append(
+            f"| {row.parameter} | {row.low:.4g} to {row.high:.4g} ({row.scale}) | {row.best:.4g} | "
+            f"{row.ensemble_p05:.4g} | {row.ensemble_median:.4g} | {row.ensemble_p95:.4g} | "
+            f"{_spread(row.spread)} | {row.verdict} |"
+        )
+    lines += ["", "Strongest trade-offs (Spearman rank correlation among plausible sets):", ""]
+    if ident.tradeoffs.empty:
+        lines.append("none stronger than 0.3" if ident.sets >= 10 else "too few plausible sets to tell")
+    for row in ident.tradeoffs.itertuples():
+        lines.append(f"- {row.a} and {row.b}: {row.spearman:+.2f}")
+    return [*lines, ""]
+
+
+def _spread(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{100 * value:.0f} %"
+
+
+def _figure_lines(result: CalibrationResult) -> list[str]:
+    table = figure_table(result)
+    lines = [
+        "## Figures",
+        "",
+        "| figure | role | public | best set | miss | ensemble 5–95 % | ensemble within tolerance |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.figure} | {row.role} | {row.public:.4g} | {row.best:.4g} | {row.best_miss:+.2f} | "
+            f"{row.ensemble_p05:.4g} to {row.ensemble_p95:.4g} | {_spread(row.ensemble_within)} |"
+        )
+    predicted = table[table["role"] == "predicted"]
+    if len(predicted):
+        hits = int((predicted["best_miss"].abs() <= 1).sum())
+        covered = int(((predicted["miss_p05"] <= 1) & (predicted["miss_p95"] >= -1)).sum())
+        lines += [
+            "",
+            f"Out of sample: {len(predicted)} figures end after {result.calibration.until} and were not fitted. "
+            f"The best set predicts {hits} of them within tolerance; the ensemble's 5–95 % band reaches "
+            f"the tolerance of {covered}.",
+        ]
+    return [*lines, ""]
+
+
+def _convergence_lines(result: CalibrationResult) -> list[str]:
+    frame = convergence(result)
+    lines = ["## Convergence", "", "| after stage | candidates | best distance |", "|---|---|---|"]
+    for stage, group in frame.groupby("stage", sort=False):
+        lines.append(f"| {stage} | {int(group['candidate'].max()) + 1} | {group['best_so_far'].iloc[-1]:.3g} |")
+    return [*lines, ""]
+
+
+def fit_figure(result: CalibrationResult) -> plt.Figure:
+    table = figure_table(result)
+    figure = plt.figure(figsize=(13, max(5.0, 0.35 * len(table) + 2)), layout="constrained")
+    grid = figure.add_gridspec(2, 2, width_ratios=[1.6, 1])
+    _misses_axes(figure.add_subplot(grid[:, 0]), table)
+    _convergence_axes(figure.add_subplot(grid[0, 1]), convergence(result))
+    _spread_axes(figure.add_subplot(grid[1, 1]), result)
+    figure.suptitle(
+        f"Calibration {result.calibration.name}: {result.record['status']['plausible_sets']} plausible sets"
+    )
+    return figure
+
+
+def _misses_axes(ax: plt.Axes, table: pd.DataFrame) -> None:
+    y = np.arange(len(table))[::-1]
+    ax.axvspan(-1, 1, color="0.9", label="within tolerance")
+    colors = np.where(table["role"] == "fitted", "tab:blue", "tab:orange")
+    ax.hlines(y, table["miss_p05"].clip(-5, 5), table["miss_p95"].clip(-5, 5), colors=colors, lw=4, alpha=0.5)
+    ax.scatter(table["best_miss"].clip(-5, 5), y, c=colors, zorder=3)
+    ax.set_yticks(y, [_short(name) for name in table["figure"]], fontsize=8)
+    ax.set_xlim(-5.2, 5.2)
+    ax.set_xlabel("scaled miss z (simulated vs public, in tolerances; clipped at ±5)")
+    ax.set_title("Figures: best set (dot), ensemble 5–95 % (bar); blue fitted, orange predicted", fontsize=10)
+
+
+def _short(name: str, width: int = 60) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _convergence_axes(ax: plt.Axes, frame: pd.DataFrame) -> None:
+    finite = frame[np.isfinite(frame["best_so_far"])]
+    ax.plot(finite["candidate"], finite["best_so_far"].clip(lower=1e-6), color="black")
+    for stage, group in frame.groupby("stage", sort=False):
+        ax.axvline(group["candidate"].min(), color="0.7", lw=0.8)
+        ax.text(group["candidate"].min(), 1.0, f" {stage}", transform=ax.get_xaxis_transform(), fontsize=7,
+                va="top", rotation=90)  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("candidate")
+    ax.set_ylabel("best distance so far")
+    ax.set_title("Convergence", fontsize=10)
+
+
+def _spread_axes(ax: plt.Axes, result: CalibrationResult) -> None:
+    table = result.identification.table
+    y = np.arange(len(table))[::-1]
+    ax.barh(y, table["spread"].fillna(0.0), color="tab:green")
+    ax.axvline(PINNED, color="0.4", ls="--", lw=0.8)
+    ax.axvline(LOOSE, color="0.4", ls=":", lw=0.8)
+    ax.set_yticks(y, [_short(p, 32) for p in table["parameter"]], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("middle 90 % of plausible values, share of the range")
+    ax.set_title("Identification: left of dashed pinned, right of dotted not pinned", fontsize=10)
