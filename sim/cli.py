@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_whatif(commands)
     _add_sweep(commands)
     _add_analyze(commands)
+    _add_calibrate(commands)
     return parser
 
 
@@ -126,8 +127,17 @@ def _add_whatif(commands) -> None:
     )
     cmd.add_argument("--against", type=Path, help="compare with another scenario file (flags apply on top of it)")
     cmd.add_argument(
-        "--replicates", type=int, default=DEFAULT_REPLICATES, help=f"paired replicates (default {DEFAULT_REPLICATES})"
+        "--replicates",
+        type=int,
+        help=f"paired replicates (default {DEFAULT_REPLICATES}; with --ensemble, per set, default 2)",
     )
+    cmd.add_argument(
+        "--ensemble",
+        type=Path,
+        metavar="FOLDER",
+        help="run under every plausible parameter set of a calibration folder (sim calibrate)",
+    )
+    cmd.add_argument("--sets", type=int, help="with --ensemble: how many plausible sets (default: the calibration's)")
     cmd.add_argument("--workers", type=int, help="processes (default: all cores)")
     cmd.add_argument("--confidence", type=float, default=0.9, help="confidence level of intervals (default 0.9)")
     cmd.add_argument(
@@ -265,8 +275,11 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
-    if args.replicates < 2:
-        return _fail(err, f"--replicates: expected at least 2 (for an interval), got {args.replicates}")
+    least = 1 if args.ensemble else 2
+    if args.replicates is not None and args.replicates < least:
+        return _fail(err, f"--replicates: expected at least {least}, got {args.replicates}")
+    if args.sets is not None and (args.ensemble is None or args.sets < 1):
+        return _fail(err, f"--sets: expected a positive number with --ensemble, got {args.sets}")
     if not 0 < args.confidence < 1:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.9, got {args.confidence}")
     if args.workers is not None and args.workers < 1:
@@ -276,14 +289,27 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     baseline, _ = parse_changes(scenario, changes)
     dates = [_month_in(baseline, text) for text in args.at] or None
     began = time.perf_counter()
-    result = whatif(scenario, changes, args.replicates, args.confidence, args.workers, progress=not args.quiet)
+    sets = args.sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
+    result = whatif(
+        scenario,
+        changes,
+        args.replicates,
+        args.confidence,
+        args.workers,
+        progress=not args.quiet,
+        ensemble=args.ensemble,
+        sets=sets,
+    )
     folder = args.out or Path("runs") / f"{baseline.name}-whatif"
     save_whatif(result, folder, dates)
     if not args.quiet:
         for line in result.headlines(dates[-1] if dates else None):
             _say(out, line)
         out.print(whatif_table(result, dates[-1] if dates else result.dates[-1]))
-        _say(out, f"{len(result.seeds)} paired replicates in {time.perf_counter() - began:.1f} s; outputs in {folder}/")
+        runs = f"{len(result.seeds)} paired replicates"
+        if args.ensemble:
+            runs += f" under each of {len(result.sets)} plausible sets"
+        _say(out, f"{runs} in {time.perf_counter() - began:.1f} s; outputs in {folder}/")
     else:
         _say(out, str(folder))
     return 0
@@ -326,6 +352,69 @@ def cmd_sweep(args: argparse.Namespace, out: Console, err: Console) -> int:
             _say(out, f"Failed runs and their errors: {done.folder / 'runs.parquet'} (rerun to retry them)")
         _say(out, f"Next: sim analyze {done.folder}")
     return 0 if done.complete else 1
+
+
+def _ensemble_size(folder: Path) -> int | None:
+    """The ensemble size the calibration asked for (None: every plausible set)."""
+    try:
+        record = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("ensemble_size")
+
+
+CALIBRATE_EXAMPLES = """examples:
+  sim calibrate scenarios/calibration/baseline.yaml                 # -> runs/calibration-baseline/
+  sim calibrate scenarios/calibration/baseline.yaml --until 2024-12 # fit 2024's figures, predict 2025's
+  sim whatif scenarios/baseline.yaml --ensemble runs/calibration-baseline --price-cut all=99%@2026-01
+Interrupted? Run the same command again: stored runs are reused and the result is the same.
+"""
+
+
+def _add_calibrate(commands) -> None:
+    cmd = commands.add_parser(
+        "calibrate",
+        help="fit free parameters to public figures; keep every plausible set; say what the figures pin down",
+        epilog=CALIBRATE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("calibration", type=Path, help="calibration YAML file (see docs/calibration.md)")
+    cmd.add_argument("--until", metavar="YYYY-MM", help="fit only figures whose data ends by then; predict the rest")
+    cmd.add_argument("--out", type=Path, help="output folder (default runs/<calibration name>/)")
+    cmd.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    cmd.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    cmd.add_argument("--force", action="store_true", help="write into a folder that holds another calibration")
+    cmd.add_argument("--quiet", action="store_true", help="no progress bars; print only the output folder")
+
+
+def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.calibrate import calibrate, load_calibration
+
+    if args.workers is not None and args.workers < 1:
+        return _fail(err, f"--workers: expected at least 1, got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        return _fail(err, "--workers: not with --scheduler (a running cluster has its own workers)")
+    calibration = load_calibration(args.calibration, args.until)
+    try:
+        result = calibrate(
+            calibration, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+            force=args.force,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _say(err, "interrupted; finished runs are stored: run the same command again to resume")
+        return 130
+    if args.quiet:
+        _say(out, str(result.folder))
+        return 0
+    status = result.record["status"]
+    _say(out, f"{status['candidates']} candidates, {status['plausible_sets']} plausible sets, "
+              f"{status['elapsed_s']:.0f} s. Report: {result.folder / 'fit.md'}")  # fmt: skip
+    for row in result.identification.table.itertuples():
+        _say(out, f"  {row.parameter}: best {row.best:.4g}, plausible {row.ensemble_p05:.4g} to "
+                  f"{row.ensemble_p95:.4g} ({row.verdict})")  # fmt: skip
+    if result.best is not None and calibration.base is not None:
+        _say(out, f"Best set as a scenario: {result.folder / 'calibrated.yaml'}")
+    return 0
 
 
 def _plan_line(sweep: Sweep) -> str:
@@ -397,6 +486,7 @@ COMMANDS = {
     "whatif": cmd_whatif,
     "sweep": cmd_sweep,
     "analyze": cmd_analyze,
+    "calibrate": cmd_calibrate,
 }
 
 

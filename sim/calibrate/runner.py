@@ -176,6 +176,7 @@ def record(calibration: Calibration, status: dict[str, Any]) -> dict[str, Any]:
         "targets_sha256": hashlib.sha256(targets_file.read_bytes()).hexdigest() if targets_file else None,
         "targets": [t["id"] for t in calibration.targets],
         "seeds": calibration.spec.seeds,
+        "ensemble_size": calibration.spec.ensemble.size,
         "parameters": {
             p.name: {**p.spec.model_dump(), "paths": list(p.paths), "base_values": list(p.base_values)}
             for p in calibration.parameters
@@ -212,9 +213,19 @@ def calibrated_yaml(result: CalibrationResult) -> str:
     base_file = (calibration.path.parent / calibration.spec.base).resolve()
     extends = os.path.relpath(base_file, result.folder.resolve())
     tree: dict[str, Any] = {"extends": extends}
+    events: dict[int, dict[str, Any]] = {}
     for column in best.index:
-        if str(column).startswith(SET):
-            _put(tree, str(column)[len(SET) :].split("."), float(best[column]))
+        if not str(column).startswith(SET):
+            continue
+        keys = str(column)[len(SET) :].split(".")
+        if keys[0] == "events":  # a list: the changed event is dropped by id and added back
+            event = events.setdefault(int(keys[1]), calibration.base.events[int(keys[1])].model_dump(exclude_none=True))
+            _put(event, keys[2:], float(best[column]))
+        else:
+            _put(tree, keys, float(best[column]))
+    if events:
+        tree["drop_events"] = [event["id"] for event in events.values()]
+        tree["add_events"] = [_plain_event(event) for event in events.values()]
     status = result.record["status"]
     header = [
         f"# The best parameter set of calibration {calibration.name!r} ({calibration.path}),",
@@ -226,17 +237,13 @@ def calibrated_yaml(result: CalibrationResult) -> str:
     return "\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)
 
 
+def _plain_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as YAML writes it: dates as text."""
+    return {key: (str(value) if key == "date" else value) for key, value in event.items()}
+
+
 def _put(tree: dict[str, Any], keys: list[str], value: float) -> None:
     node = tree
     for key in keys[:-1]:
         node = node.setdefault(key, {})
     node[keys[-1]] = value
-
-
-def load_ensemble(folder: str | Path) -> pd.DataFrame:
-    """The plausible sets of a finished calibration folder (`set` and `set.<path>` columns)."""
-    folder = Path(folder)
-    path = folder / ENSEMBLE
-    if not path.is_file() or not (folder / RECORD).is_file():
-        raise FileNotFoundError(f"{folder} holds no finished calibration (no {ENSEMBLE} beside {RECORD})")
-    return pd.read_parquet(path)

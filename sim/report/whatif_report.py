@@ -50,7 +50,7 @@ def whatif_figure(result: WhatIfResult) -> Figure:
         top.set_title(f"{TITLES[metric]}: baseline (solid) vs what-if (dashed)")
         top.set_ylabel("share (%)")
         bottom.axhline(0, color="0.3", linewidth=0.8)
-        bottom.set_title(f"{TITLES[metric]}: what-if minus baseline, {round(100 * result.confidence)} % CI")
+        bottom.set_title(f"{TITLES[metric]}: what-if minus baseline, {result.interval_label}")
         bottom.set_ylabel("difference (percentage points)")
         for ax in (top, bottom):
             ax.grid(alpha=0.25)
@@ -68,7 +68,7 @@ def _fmt(value: float, metric: str) -> str:
 
 
 def markdown(result: WhatIfResult, dates: list[str]) -> str:
-    level = f"{round(100 * result.confidence)} % CI"
+    level = result.interval_label
     lines = [f"# What if: {result.baseline.name}", ""]
     lines += [f"- {s}" for s in result.headlines()] + [""]
     lines += ["## Changes applied", ""] + [f"- `{c}`" for c in result.changes or ["(none)"]] + [""]
@@ -96,7 +96,7 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
         f"- what-if scenario hash: {scenario_hash(result.variant)}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()),
         "",
-        "Intervals: Student-t on the paired differences across replicates.",
+        result.interval_note,
         "",
     ]
     return "\n".join(lines)

@@ -12,6 +12,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,9 @@ from sim.whatif.changes import Changes, parse_changes
 METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
 SHARE_METRICS = ("token_share", "revenue_share")
 DEFAULT_REPLICATES = 12
+
+if TYPE_CHECKING:
+    from sim.whatif.ensemble import EnsembleWhatIfResult
 
 
 def replicate_seeds(scenario: Scenario, replicates: int) -> list[int]:
@@ -49,7 +54,13 @@ def run_pairs(
     baseline: Scenario, variant: Scenario, seeds: list[int], workers: int | None = None, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both sides for every seed, as [replicate, metric, month, vendor]; same result for any worker count."""
-    jobs = [(baseline, variant, seed) for seed in seeds]
+    return run_jobs([(baseline, variant, seed) for seed in seeds], workers, progress)
+
+
+def run_jobs(
+    jobs: list[tuple[Scenario, Scenario, int]], workers: int | None = None, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides of every (baseline, variant, seed) job, as [job, metric, month, vendor], in job order."""
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     bar = tqdm(total=len(jobs), desc="paired runs", unit="pair", disable=not progress)
     if workers == 1:
@@ -106,6 +117,14 @@ class WhatIfResult:
     table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, unpaired_low, ...
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [replicate, metric, month, vendor]
     versions: dict[str, str] = field(default_factory=versions)
+
+    @property
+    def interval_label(self) -> str:
+        return f"{round(100 * self.confidence)} % CI"
+
+    @property
+    def interval_note(self) -> str:
+        return "Intervals: Student-t on the paired differences across replicates."
 
     @property
     def dates(self) -> list[str]:
@@ -171,17 +190,33 @@ def summarize(
 def whatif(
     scenario: Scenario,
     changes: Changes,
-    replicates: int = DEFAULT_REPLICATES,
+    replicates: int | None = None,
     confidence: float = 0.9,
     workers: int | None = None,
     progress: bool = True,
-) -> WhatIfResult:
+    ensemble: str | Path | pd.DataFrame | None = None,
+    sets: int | None = None,
+) -> WhatIfResult | EnsembleWhatIfResult:
     """Run the scenario and its changed copy as paired replicates; summarise the differences.
+
+    With `ensemble` (a calibration folder, or its plausible sets as a table), the what-if
+    runs under every plausible parameter set (or `sets` of them), `replicates` paired runs
+    each (default 2), and the answer is the spread across sets with their agreement on the sign.
 
     Replicates run in worker processes started fresh (multiprocessing "spawn"), so a script
     that calls this must keep its top-level code under `if __name__ == "__main__":`, as
     with any Python process pool; notebooks need nothing. `workers=1` runs in-process.
     """
+    if ensemble is not None:
+        from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, ensemble_whatif, read_ensemble
+
+        source = "the ensemble" if isinstance(ensemble, pd.DataFrame) else str(ensemble)
+        table = ensemble if isinstance(ensemble, pd.DataFrame) else read_ensemble(Path(ensemble))
+        return ensemble_whatif(
+            scenario, changes, table, source=source, sets=sets,
+            replicates=replicates or DEFAULT_ENSEMBLE_REPLICATES, workers=workers, progress=progress,
+        )  # fmt: skip
+    replicates = replicates or DEFAULT_REPLICATES
     if replicates < 2:
         raise ValueError("replicates must be at least 2 for a confidence interval")
     baseline, variant = parse_changes(scenario, changes)

@@ -1,0 +1,187 @@
+"""What-ifs over a calibration's plausible parameter sets: answers that carry parameter uncertainty.
+
+A single parameter set answers a what-if with Monte Carlo noise only, however little the
+public figures pin that set down. Here every plausible set of a calibration
+(`sim calibrate`) runs the what-if with paired replicates (common random numbers); each
+set's effect is the mean of its paired differences, and the answer is the spread of the
+effects across sets: the median, the 5-95 % range, and how many sets agree on the sign.
+When fewer than `DECIDED` of the sets agree, the headline says the figures do not decide it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.provenance import versions
+from sim.scenario.calendar import month_at
+from sim.scenario.loading import Problem, ScenarioError, scenario_from_dict
+from sim.scenario.schema import Scenario
+from sim.sweep.models import assignment
+from sim.whatif.analysis import METRICS, SHARE_METRICS, run_jobs
+from sim.whatif.changes import Changes, parse_changes
+
+SET_PREFIX = "set."
+DECIDED = 0.9  # share of sets that must agree on a sign before a headline calls it
+DEFAULT_ENSEMBLE_REPLICATES = 2
+RANGE = 0.9
+
+
+@dataclass(frozen=True)
+class EnsembleWhatIfResult:
+    """The what-if over plausible sets: per vendor, metric and month, the spread of the sets' effects."""
+
+    baseline: Scenario
+    variant: Scenario
+    changes: list[str]
+    seeds: list[int]
+    sets: pd.DataFrame  # the plausible sets used: `set` and the scenario paths each sets
+    source: str
+    table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, agree, zero, sets
+    samples: dict[str, np.ndarray]  # "baseline"/"whatif": [set, metric, month, vendor], each set's mean
+    confidence: float = RANGE
+    versions: dict[str, str] = field(default_factory=versions)
+
+    @property
+    def dates(self) -> list[str]:
+        return list(dict.fromkeys(self.table["date"]))
+
+    @property
+    def interval_label(self) -> str:
+        return f"{round(100 * self.confidence)} % range over sets"
+
+    @property
+    def interval_note(self) -> str:
+        return (
+            f"Ranges: {round(100 * self.confidence)} % of the {len(self.sets)} plausible parameter sets "
+            f"of {self.source} "
+            f"(each set's effect is the mean of {len(self.seeds)} paired replicates); the difference is their median."
+        )
+
+    def at(self, date: str, metric: str | None = None) -> pd.DataFrame:
+        rows = self.table[self.table["date"] == date]
+        return rows if metric is None else rows[rows["metric"] == metric]
+
+    def headlines(self, date: str | None = None, count: int = 4) -> list[str]:
+        """Sentences for the largest share changes at `date`, each with the sets' agreement on its sign."""
+        date = date or self.dates[-1]
+        rows = self.at(date)
+        rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
+        rows["size"] = rows["difference"].abs()
+        ranked = rows.sort_values(["size", "vendor", "metric"], ascending=[False, True, True]).head(count)
+        return [ensemble_sentence(row, date, self.baseline, self.confidence) for row in ranked.itertuples()]
+
+
+def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
+    """'In 41 of 50 plausible parameter sets ... is lower by Dec 2026: median -3.1 pp (90 % range ...).'"""
+    when = pd.Timestamp(f"{date}-01").strftime("%b %Y")
+    name = scenario.vendors[row.vendor].name
+    name += "'" if name.endswith("s") else "'s"
+    metric = row.metric.replace("_", " ")
+    if row.zero == row.sets:
+        return f"By {when} {name} {metric} is exactly unchanged in all {row.sets} plausible parameter sets."
+    direction = "higher" if row.difference > 0 else "lower" if row.difference < 0 else "unchanged"
+    text = (
+        f"In {row.agree} of {row.sets} plausible parameter sets {name} {metric} is {direction} by {when}: "
+        f"median {100 * row.difference:+.1f} pp ({round(100 * level)} % range {100 * row.low:+.1f} to "
+        f"{100 * row.high:+.1f})."
+    )
+    if row.agree < DECIDED * row.sets:
+        text += " The public figures do not decide the sign."
+    return text
+
+
+def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
+    """`count` sets spread evenly over the ensemble (all of them if fewer or `count` is None)."""
+    if count is None or count >= len(ensemble):
+        return ensemble.reset_index(drop=True)
+    picks = np.unique(np.linspace(0, len(ensemble) - 1, count).round().astype(int))
+    return ensemble.iloc[picks].reset_index(drop=True)
+
+
+def set_scenario(scenario: Scenario, row: pd.Series, source: str) -> Scenario:
+    """The scenario with one plausible set's values written into its paths."""
+    sets = [assignment(column[len(SET_PREFIX) :], float(row[column])) for column in row.index
+            if str(column).startswith(SET_PREFIX)]  # fmt: skip
+    try:
+        return scenario_from_dict(scenario.model_dump(), sets)
+    except ScenarioError as error:
+        reasons = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
+        raise ScenarioError(
+            [Problem("--ensemble", source, f"set {int(row['set'])} does not fit this scenario: {reasons}")]
+        ) from None
+
+
+def ensemble_whatif(
+    scenario: Scenario,
+    changes: Changes,
+    ensemble: pd.DataFrame,
+    *,
+    source: str = "the ensemble",
+    sets: int | None = None,
+    replicates: int = DEFAULT_ENSEMBLE_REPLICATES,
+    workers: int | None = None,
+    progress: bool = True,
+) -> EnsembleWhatIfResult:
+    """Run the what-if under each plausible set with paired replicates; summarise across sets."""
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    chosen = choose_sets(ensemble, sets)
+    if chosen.empty:
+        raise ScenarioError([Problem("--ensemble", source, "the calibration found no plausible set")])
+    pairs = [parse_changes(set_scenario(scenario, row, source), changes) for _, row in chosen.iterrows()]
+    first = pairs[0][0]
+    seeds = [first.seed + r for r in range(replicates)]
+    jobs = [(base, variant, seed) for base, variant in pairs for seed in seeds]
+    base_runs, variant_runs = run_jobs(jobs, workers, progress)
+    shape = (len(pairs), replicates, *base_runs.shape[1:])
+    base_means = base_runs.reshape(shape).mean(axis=1)
+    variant_means = variant_runs.reshape(shape).mean(axis=1)
+    labels = [month_at(first.start, i) for i in range(first.months)]
+    table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE)
+    return EnsembleWhatIfResult(
+        baseline=first,
+        variant=pairs[0][1],
+        changes=changes.descriptions(),
+        seeds=seeds,
+        sets=chosen,
+        source=source,
+        table=table,
+        samples={"baseline": base_means, "whatif": variant_means},
+    )
+
+
+def summarize_sets(
+    baseline: np.ndarray, variant: np.ndarray, dates: list[str], vendors: list[str], level: float
+) -> pd.DataFrame:
+    """Across sets: the median effect, its range, and how many sets share the median's sign."""
+    effects = variant - baseline
+    median = np.median(effects, axis=0)
+    low, high = np.quantile(effects, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    sign = np.sign(median)
+    columns = {
+        "baseline": baseline.mean(axis=0),
+        "whatif": variant.mean(axis=0),
+        "difference": median,
+        "low": low,
+        "high": high,
+        "agree": (np.sign(effects) == sign).sum(axis=0),
+        "zero": (effects == 0).sum(axis=0),
+        "sets": np.full(median.shape, effects.shape[0]),
+    }
+    index = pd.MultiIndex.from_product([METRICS, dates, vendors], names=["metric", "date", "vendor"])
+    table = pd.DataFrame({name: values.reshape(-1) for name, values in columns.items()}, index=index).reset_index()
+    return table[["date", "vendor", "metric", *columns]]
+
+
+def read_ensemble(folder: Path) -> pd.DataFrame:
+    """A calibration folder's plausible sets; a folder that is not one is an error naming it."""
+    path = folder / "ensemble.parquet"
+    if not path.is_file() or not (folder / "calibration.json").is_file():
+        raise ScenarioError(
+            [Problem("--ensemble", str(folder), "not a finished calibration folder (run `sim calibrate` first)")]
+        )
+    return pd.read_parquet(path)

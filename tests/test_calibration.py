@@ -1,0 +1,305 @@
+"""Calibration: the fit finds known answers, says what the figures cannot pin, and survives a kill.
+
+The standard checks for a calibration tool: a test function whose plausible region is
+known exactly; parameter recovery on the market model (figures the model itself produced at
+known values are fitted back, and a parameter that moves no figure is reported "not
+pinned"); a time split; a run killed with SIGKILL and resumed ends with the same result;
+bad files fail before anything is written; an ensemble what-if of no change is exactly zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, SCENARIOS
+from distributed import Client, LocalCluster
+
+import sim
+from sim.calibrate import calibrate, load_calibration
+from sim.cli import main
+from sim.report.targets import load_targets, measure
+from sim.whatif import Changes
+from sim.whatif.ensemble import ensemble_sentence, ensemble_whatif, summarize_sets
+
+TINY = {"agents.developers": 3000, "agents.enterprises": 800, "months": 24}
+TRUTH = {"developers.tokens_per_day": 9000.0, "enterprises.tokens_per_day": 4.0e5}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster, set_as_default=False) as dask,
+    ):
+        yield dask
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- a test function with a known answer ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trade_off(client, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trade_off")
+    spec = {
+        "name": "trade_off",
+        "model": "trade_off",
+        "parameters": {name: {"low": 0.0, "high": 1.0} for name in ("x1", "x2", "x3")},
+        "targets": {"values": {"total": {"value": 1.0, "tolerance": 0.05}, "first": {"value": 0.3, "tolerance": 0.1}}},
+        "search": {"initial": 64, "budget": 64, "batch": 16},
+        "ensemble": {"rounds": 3, "per_round": 128},
+    }
+    path = write_yaml(folder / "trade_off.yaml", spec)
+    return calibrate(path, folder / "out", client=client, progress=False)
+
+
+def test_every_plausible_set_lies_in_the_known_region(trade_off):
+    sets = trade_off.ensemble
+    assert len(sets) >= 100
+    assert sets["x1"].between(0.2 - 1e-9, 0.4 + 1e-9).all()
+    assert (sets["x1"] + sets["x2"]).between(0.95 - 1e-9, 1.05 + 1e-9).all()
+
+
+def test_the_best_set_is_the_known_optimum(trade_off):
+    best = trade_off.best_values
+    assert best["x1"] == pytest.approx(0.3, abs=0.03)
+    assert best["x1"] + best["x2"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_ensemble_fills_the_known_region_rather_than_crowding_the_optimum(trade_off):
+    x1 = trade_off.ensemble["x1"]
+    assert x1.quantile(0.05) < 0.24 and x1.quantile(0.95) > 0.36
+
+
+def test_identification_pins_x1_and_x2_and_not_the_input_that_moves_nothing(trade_off):
+    verdicts = trade_off.identification.table.set_index("parameter")["verdict"]
+    assert verdicts["x1"] == "pinned"
+    assert verdicts["x2"] == "pinned"
+    assert verdicts["x3"] == "not pinned"
+
+
+def test_the_trade_off_between_x1_and_x2_is_the_strongest_pair(trade_off):
+    top = trade_off.identification.tradeoffs.iloc[0]
+    assert {top["a"], top["b"]} == {"x1", "x2"}
+    assert top["spearman"] < -0.7
+
+
+def test_the_report_and_the_ensemble_are_written(trade_off):
+    folder = trade_off.folder
+    for name in ("fit.md", "fit.png", "ensemble.parquet", "evaluations.parquet", "calibration.json"):
+        assert (folder / name).is_file(), name
+    report = (folder / "fit.md").read_text()
+    assert "| x3 |" in report and "not pinned" in report
+    assert len(pd.read_parquet(folder / "ensemble.parquet")) == len(trade_off.ensemble)
+
+
+# --- parameter recovery on the market model ------------------------------------------------------
+
+
+def synthetic_targets(path: Path) -> Path:
+    """Figures the model produces at TRUTH (seed 1), with tight tolerances, as a targets file."""
+    overrides = [f"{k}={v}" for k, v in {**TINY, **TRUTH}.items()]
+    result = sim.run(sim.load_scenario(SCENARIOS / "price_drop_99.yaml", overrides), seed=1)
+    shipped = {t["id"]: t for t in load_targets(ROOT / "data" / "targets.yaml")}
+    chosen = [dict(shipped[i]) for i in ("external_api_tokens_2024", "external_api_tokens_h1_2025")]
+    revenue = dict(shipped["ai_cloud_market_revenue"])
+    moments = {m.name: m.simulated for m in measure(result, [*chosen, revenue])}
+    for target in chosen:
+        target["tolerance"] = "within a factor of 1.1"
+        target["values"] = {"total_per_day": moments[f"{target['id']}: api_tokens_per_day mean "
+                                                     f"{target['period'][0]}..{target['period'][1]}"]}  # fmt: skip
+    revenue["values"] = {key: moments[f"ai_cloud_market_revenue: AI cloud revenue {key}"] for key in revenue["values"]}
+    return write_yaml(path, {"targets": [*chosen, revenue]})
+
+
+def market_spec(targets: Path, **extra) -> dict:
+    return {
+        "name": "recovery",
+        "base": str(SCENARIOS / "price_drop_99.yaml"),
+        "overrides": TINY,
+        "targets": {"file": str(targets)},
+        "seeds": [1],
+        "parameters": {
+            "developers.tokens_per_day": {"low": 2000.0, "high": 40000.0, "scale": "log"},
+            "enterprises.tokens_per_day": {"low": 1.0e5, "high": 1.6e6, "scale": "log"},
+            # a price cut in 2026 cannot move figures of 2024 and 2025
+            "events.all_cut_99.change": {"low": -0.99, "high": -0.1},
+        },
+        "search": {"initial": 32, "budget": 32, "batch": 8},
+        "ensemble": {"rounds": 2, "per_round": 48},
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def recovery(client, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recovery")
+    targets = synthetic_targets(folder / "targets.yaml")
+    path = write_yaml(folder / "recovery.yaml", market_spec(targets))
+    return calibrate(path, folder / "out", client=client, progress=False)
+
+
+def test_recovery_fits_the_known_values_back(recovery):
+    best = recovery.best_values
+    for name, truth in TRUTH.items():
+        assert abs(np.log(best[name] / truth)) < np.log(1.25), (name, best[name], truth)
+    assert recovery.best is not None and recovery.best["implausibility"] <= 1.0
+
+
+def test_recovery_keeps_the_truth_inside_the_plausible_range(recovery):
+    table = recovery.identification.table.set_index("parameter")
+    for name, truth in TRUTH.items():
+        assert table.loc[name, "ensemble_p05"] <= truth * 1.05 and truth / 1.05 <= table.loc[name, "ensemble_p95"]
+
+
+def test_a_parameter_that_moves_no_figure_is_reported_not_pinned(recovery):
+    verdicts = recovery.identification.table.set_index("parameter")["verdict"]
+    assert verdicts["events.all_cut_99.change"] == "not pinned"
+    assert verdicts["developers.tokens_per_day"] != "not pinned"
+
+
+def test_the_calibrated_scenario_extends_the_base_with_the_best_values(recovery):
+    path = recovery.folder / "calibrated.yaml"
+    scenario = sim.load_scenario(path)
+    assert scenario.developers.tokens_per_day == pytest.approx(recovery.best_values["developers.tokens_per_day"])
+    assert scenario.agents.developers == sim.load_scenario(SCENARIOS / "price_drop_99.yaml").agents.developers
+
+
+def test_a_time_split_fits_the_early_figures_and_scores_the_later_ones(recovery, client, tmp_path):
+    spec = market_spec(Path(recovery.calibration.targets_file), until="2024-12")
+    spec["search"], spec["ensemble"] = {"initial": 32, "budget": 0}, {"rounds": 0}
+    path = write_yaml(tmp_path / "split.yaml", spec)
+    split = calibrate(path, recovery.folder, client=client, progress=False, force=True)
+    assert split.fitted and split.predicted
+    assert all(split.moments[n]["ends"] <= "2024-12" for n in split.fitted)
+    assert all(split.moments[n]["ends"] > "2024-12" for n in split.predicted)
+    assert split.record["status"]["runs_executed"] == 0  # the same candidates' runs were stored
+    assert "Out of sample" in (recovery.folder / "fit.md").read_text()
+
+
+def test_a_calibration_killed_and_resumed_ends_with_the_same_result(recovery, tmp_path):
+    spec = market_spec(Path(recovery.calibration.targets_file))
+    path = write_yaml(tmp_path / "recovery.yaml", spec)
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "sim", "calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list((out / "runs").glob("*.out.parquet"))) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "evaluations.parquet").exists(), "the kill came after the calibration had finished"
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    resumed = pd.read_parquet(out / "evaluations.parquet")
+    uninterrupted = recovery.evaluations
+    pd.testing.assert_frame_equal(resumed.reset_index(drop=True), uninterrupted.reset_index(drop=True))
+
+
+# --- bad files ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "phrase"),
+    [
+        ({"targets": {"file": "data/targets.yaml", "use": ["no_such_target"]}}, "no target 'no_such_target'"),
+        ({"parameters": {"developers.no_such_field": {"low": 0, "high": 1}}}, "no field 'developers.no_such_field'"),
+        ({"parameters": {"developers.usage_growth": {"low": 0.2, "high": 0.1}}}, "high must be greater than low"),
+        ({"overrides": {"months": 12}}, "describes 2025-01 to 2025-06"),
+        ({"parameters": {"developers.tokens_per_day": {"low": 0, "high": 10, "scale": "log"}}}, "positive low"),
+        ({"until": "2023-06"}, "nothing would be fitted"),
+        ({"seeds": [1, 1]}, "distinct"),
+        ({"surprise": 1}, "unknown field"),
+    ],
+)
+def test_a_bad_calibration_file_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, change, phrase):
+    spec = {
+        "base": str(SCENARIOS / "baseline.yaml"),
+        "targets": {"file": str(ROOT / "data" / "targets.yaml"), "use": ["external_api_tokens_h1_2025"]},
+        "parameters": {"developers.usage_growth": {"low": 0.0, "high": 0.2}},
+    }
+    if "targets" in change:
+        change = {"targets": {**change["targets"], "file": str(ROOT / change["targets"]["file"])}}
+    path = write_yaml(tmp_path / "bad.yaml", {**spec, **change})
+    out = tmp_path / "out"
+    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 2
+    message = capsys.readouterr().err
+    assert phrase in message and str(path) in message
+    assert "Traceback" not in message
+    assert not out.exists()
+
+
+def test_an_until_that_is_not_a_month_names_the_flag(tmp_path, capsys):
+    path = SCENARIOS / "calibration" / "baseline.yaml"
+    assert main(["calibrate", str(path), "--until", "2024-13", "--out", str(tmp_path / "o")]) == 2
+    assert "--until" in capsys.readouterr().err
+
+
+def test_the_shipped_calibration_file_is_valid():
+    calibration = load_calibration(SCENARIOS / "calibration" / "baseline.yaml")
+    assert len(calibration.parameters) >= 10
+    assert {t["id"] for t in calibration.targets} == {t["id"] for t in load_targets(ROOT / "data" / "targets.yaml")}
+
+
+# --- what-ifs over the ensemble -------------------------------------------------------------------
+
+
+def tiny_ensemble() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "set": [0, 1, 2],
+            "set.developers.tokens_per_day": [6000.0, 9000.0, 12000.0],
+            "set.developers.ecosystem_weight": [1.0, 2.5, 4.0],
+        }
+    )
+
+
+def test_an_ensemble_whatif_of_no_change_is_exactly_zero_with_zero_width_ranges():
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
+    result = ensemble_whatif(scenario, Changes(), tiny_ensemble(), replicates=1, workers=1, progress=False)
+    table = result.table
+    assert (table["difference"] == 0).all() and (table["low"] == 0).all() and (table["high"] == 0).all()
+    assert all("exactly unchanged in all 3" in line for line in result.headlines())
+
+
+def test_each_set_runs_with_its_own_values():
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
+    changes = Changes(price_cuts=["all=99%@2025-06"])
+    result = ensemble_whatif(scenario, changes, tiny_ensemble(), replicates=1, workers=1, progress=False)
+    base = result.samples["baseline"]
+    assert not np.array_equal(base[0], base[2])  # different sets, different markets
+    assert result.table["sets"].eq(3).all()
+
+
+def test_a_sign_most_sets_do_not_share_is_called_undecided():
+    effects = np.array([0.02, 0.01, 0.03, -0.01, -0.02, 0.01, 0.02, -0.03, 0.01, 0.02]).reshape(10, 1, 1, 1)
+    zeros = np.zeros_like(effects)
+    table = summarize_sets(zeros, effects, ["2026-12"], ["volcano"], 0.9)
+    row = next(table[table["metric"] == "token_share"].itertuples())
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml")
+    sentence = ensemble_sentence(row, "2026-12", scenario, 0.9)
+    assert sentence.startswith("In 7 of 10 plausible parameter sets")
+    assert "do not decide the sign" in sentence
+
+
+def test_a_sign_nine_in_ten_sets_share_is_stated_without_doubt():
+    effects = np.array([0.02, 0.01, 0.03, 0.01, 0.02, 0.01, 0.02, 0.03, 0.01, -0.02]).reshape(10, 1, 1, 1)
+    table = summarize_sets(np.zeros_like(effects), effects, ["2026-12"], ["volcano"], 0.9)
+    row = next(table[table["metric"] == "token_share"].itertuples())
+    sentence = ensemble_sentence(row, "2026-12", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
+    assert "9 of 10" in sentence and "higher" in sentence and "decide" not in sentence
