@@ -384,6 +384,11 @@ def _add_calibrate(commands) -> None:
     cmd.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     cmd.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786")
     cmd.add_argument("--force", action="store_true", help="write into a folder that holds another calibration")
+    cmd.add_argument(
+        "--write-base",
+        action="store_true",
+        help="write the best set into the base scenario file (its comments kept), once the calibration is done",
+    )
     cmd.add_argument("--quiet", action="store_true", help="no progress bars; print only the output folder")
 
 
@@ -414,6 +419,25 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
                   f"{row.ensemble_p95:.4g} ({row.verdict})")  # fmt: skip
     if result.best is not None and calibration.base is not None:
         _say(out, f"Best set as a scenario: {result.folder / 'calibrated.yaml'}")
+    if args.write_base:
+        return _write_base(result, out, err)
+    return 0
+
+
+def _write_base(result, out: Console, err: Console) -> int:
+    from sim.calibrate.apply import write_values
+    from sim.calibrate.search import SET
+
+    calibration = result.calibration
+    if result.best is None or calibration.spec.base is None:
+        return _fail(err, "--write-base: no best set to write (no candidate ran, or the model has no base scenario)")
+    base = calibration.path.parent / calibration.spec.base
+    values = {str(c)[len(SET) :]: float(result.best[c]) for c in result.best.index if str(c).startswith(SET)}
+    try:
+        write_values(base, values)
+    except KeyError as missing:
+        return _fail(err, f"--write-base: {base} does not spell out {missing} (inherited values cannot be rewritten)")
+    _say(out, f"Wrote the best set into {base}")
     return 0
 
 
