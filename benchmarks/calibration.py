@@ -50,8 +50,10 @@ def main() -> None:
     if share is not None:
         print(f"  time outside the model: {100 * (1 - share):.0f} % of worker time (goal < 10 %)")
     whatif_out = args.out.parent / f"{args.out.name}-whatif"
-    wall = timed([*sim, "whatif", str(ROOT / "scenarios" / "baseline.yaml"), "--ensemble", str(args.out),
-                  "--sets", str(args.sets), "--price-cut", "all=99%@2026-01", "--out", str(whatif_out), "--quiet"])  # fmt: skip
+    baseline = str(ROOT / "scenarios" / "baseline.yaml")
+    ensemble = ["--ensemble", str(args.out), "--sets", str(args.sets)]
+    cut = ["--price-cut", "all=99%@2026-01"]
+    wall = timed([*sim, "whatif", baseline, *ensemble, *cut, "--out", str(whatif_out), "--quiet"])
     print(f"ensemble what-if over {args.sets} sets, 2 paired replicates each: {wall / 60:.1f} min wall (goal < 5 min)")
 
 
