@@ -303,3 +303,11 @@ def test_a_sign_nine_in_ten_sets_share_is_stated_without_doubt():
     row = next(table[table["metric"] == "token_share"].itertuples())
     sentence = ensemble_sentence(row, "2026-12", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
     assert "9 of 10" in sentence and "higher" in sentence and "decide" not in sentence
+
+
+def test_a_scenario_named_by_against_gets_each_sets_values_too(tmp_path):
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
+    other = write_yaml(tmp_path / "other.yaml", {"extends": str(SCENARIOS / "baseline.yaml"), "name": "other"})
+    changes = Changes(against=other, both=[f"{k}={v}" for k, v in TINY.items()])
+    result = ensemble_whatif(scenario, changes, tiny_ensemble(), replicates=1, workers=1, progress=False)
+    assert (result.table["difference"] == 0).all()  # the same file on both sides, with the same set

@@ -50,10 +50,14 @@ class Changes:
         return not (self.price_cuts or self.capacity_caps or self.switching_costs or self.sets or self.against)
 
 
-def parse_changes(base: Scenario, changes: Changes) -> tuple[Scenario, Scenario]:
-    """The baseline and the what-if scenario, both validated; bad flags raise ScenarioError."""
+def parse_changes(base: Scenario, changes: Changes, preset: list[str] | None = None) -> tuple[Scenario, Scenario]:
+    """The baseline and the what-if scenario, both validated; bad flags raise ScenarioError.
+
+    `preset` assignments are already in `base` (an ensemble's parameter set): a scenario
+    named by `--against` gets them too, before `--both`, so both sides share them.
+    """
     baseline = _with_sets(base, changes.both, "--both")
-    variant = baseline if changes.against is None else _against(baseline, changes)
+    variant = baseline if changes.against is None else _against(baseline, changes, preset or [])
     variant = _with_sets(variant, changes.sets, "--set")
     events = [_price_cut(variant, item) for item in changes.price_cuts]
     events += [_capacity_cap(variant, item) for item in changes.capacity_caps]
@@ -74,8 +78,8 @@ def _with_sets(scenario: Scenario, assignments: list[str], flag: str) -> Scenari
         raise ScenarioError([Problem(flag, p.field, p.message) for p in error.problems]) from None
 
 
-def _against(baseline: Scenario, changes: Changes) -> Scenario:
-    other = load_scenario(changes.against, changes.both)
+def _against(baseline: Scenario, changes: Changes, preset: list[str]) -> Scenario:
+    other = load_scenario(changes.against, [*preset, *changes.both])
     if (other.start, other.months) != (baseline.start, baseline.months):
         raise ScenarioError(
             [

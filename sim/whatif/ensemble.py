@@ -102,12 +102,16 @@ def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
     return ensemble.iloc[picks].reset_index(drop=True)
 
 
+def set_assignments(row: pd.Series) -> list[str]:
+    """One plausible set's values as `path=value` assignments."""
+    return [assignment(column[len(SET_PREFIX) :], float(row[column])) for column in row.index
+            if str(column).startswith(SET_PREFIX)]  # fmt: skip
+
+
 def set_scenario(scenario: Scenario, row: pd.Series, source: str) -> Scenario:
     """The scenario with one plausible set's values written into its paths."""
-    sets = [assignment(column[len(SET_PREFIX) :], float(row[column])) for column in row.index
-            if str(column).startswith(SET_PREFIX)]  # fmt: skip
     try:
-        return scenario_from_dict(scenario.model_dump(), sets)
+        return scenario_from_dict(scenario.model_dump(), set_assignments(row))
     except ScenarioError as error:
         reasons = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
         raise ScenarioError(
@@ -132,7 +136,10 @@ def ensemble_whatif(
     chosen = choose_sets(ensemble, sets)
     if chosen.empty:
         raise ScenarioError([Problem("--ensemble", source, "the calibration found no plausible set")])
-    pairs = [parse_changes(set_scenario(scenario, row, source), changes) for _, row in chosen.iterrows()]
+    pairs = [
+        parse_changes(set_scenario(scenario, row, source), changes, set_assignments(row))
+        for _, row in chosen.iterrows()
+    ]
     first = pairs[0][0]
     seeds = [first.seed + r for r in range(replicates)]
     jobs = [(base, variant, seed) for base, variant in pairs for seed in seeds]
