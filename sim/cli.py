@@ -137,7 +137,12 @@ def _add_whatif(commands) -> None:
         metavar="FOLDER",
         help="run under every plausible parameter set of a calibration folder (sim calibrate)",
     )
-    cmd.add_argument("--sets", type=int, help="with --ensemble: how many plausible sets (default: the calibration's)")
+    cmd.add_argument(
+        "--sets",
+        dest="ensemble_sets",
+        type=int,
+        help="with --ensemble: how many plausible sets (default: the calibration's)",
+    )
     cmd.add_argument("--workers", type=int, help="processes (default: all cores)")
     cmd.add_argument("--confidence", type=float, default=0.9, help="confidence level of intervals (default 0.9)")
     cmd.add_argument(
@@ -278,8 +283,8 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     least = 1 if args.ensemble else 2
     if args.replicates is not None and args.replicates < least:
         return _fail(err, f"--replicates: expected at least {least}, got {args.replicates}")
-    if args.sets is not None and (args.ensemble is None or args.sets < 1):
-        return _fail(err, f"--sets: expected a positive number with --ensemble, got {args.sets}")
+    if args.ensemble_sets is not None and (args.ensemble is None or args.ensemble_sets < 1):
+        return _fail(err, f"--sets: expected a positive number with --ensemble, got {args.ensemble_sets}")
     if not 0 < args.confidence < 1:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.9, got {args.confidence}")
     if args.workers is not None and args.workers < 1:
@@ -289,7 +294,7 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     baseline, _ = parse_changes(scenario, changes)
     dates = [_month_in(baseline, text) for text in args.at] or None
     began = time.perf_counter()
-    sets = args.sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
+    sets = args.ensemble_sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
     result = whatif(
         scenario,
         changes,

@@ -311,3 +311,23 @@ def test_a_scenario_named_by_against_gets_each_sets_values_too(tmp_path):
     changes = Changes(against=other, both=[f"{k}={v}" for k, v in TINY.items()])
     result = ensemble_whatif(scenario, changes, tiny_ensemble(), replicates=1, workers=1, progress=False)
     assert (result.table["difference"] == 0).all()  # the same file on both sides, with the same set
+
+
+def test_sim_whatif_with_an_ensemble_writes_the_answer_with_sign_agreement(recovery, tmp_path, capsys):
+    tiny = [item for k, v in TINY.items() for item in ("--both", f"{k}={v}")]
+    out = tmp_path / "answer"
+    code = main(
+        ["whatif", str(SCENARIOS / "price_drop_99.yaml"), "--ensemble", str(recovery.folder), "--sets", "3",
+         "--replicates", "1", "--workers", "1", "--set", "developers.switching_cost=0.5", *tiny, "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "plausible parameter sets" in printed and "under each of 3 plausible sets" in printed
+    assert (out / "whatif.md").is_file() and "range over sets" in (out / "whatif.md").read_text()
+
+
+def test_sim_whatif_refuses_a_folder_that_is_not_a_calibration(tmp_path, capsys):
+    code = main(["whatif", str(SCENARIOS / "baseline.yaml"), "--ensemble", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "not a finished calibration folder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
