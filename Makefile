@@ -11,7 +11,7 @@ baseline: $(STAMP)
 	$(VENV)/bin/sim run scenarios/baseline.yaml
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 -q
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

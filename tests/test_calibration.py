@@ -31,6 +31,9 @@ from sim.report.targets import load_targets, measure
 from sim.whatif import Changes
 from sim.whatif.ensemble import ensemble_sentence, ensemble_whatif, summarize_sets
 
+# One worker builds the module's calibrations once (`make test` distributes by group).
+pytestmark = pytest.mark.xdist_group("calibration")
+
 TINY = {"agents.developers": 3000, "agents.enterprises": 800, "months": 24}
 TRUTH = {"developers.tokens_per_day": 9000.0, "enterprises.tokens_per_day": 4.0e5}
 
