@@ -169,7 +169,7 @@ def _convergence_lines(result: CalibrationResult) -> list[str]:
 def fit_figure(result: CalibrationResult) -> plt.Figure:
     table = figure_table(result)
     figure = plt.figure(figsize=(13, max(5.0, 0.35 * len(table) + 2)), layout="constrained")
-    grid = figure.add_gridspec(2, 2, width_ratios=[1.6, 1])
+    grid = figure.add_gridspec(2, 2, width_ratios=[1.5, 1.1])
     _misses_axes(figure.add_subplot(grid[:, 0]), table)
     _convergence_axes(figure.add_subplot(grid[0, 1]), convergence(result))
     _spread_axes(figure.add_subplot(grid[1, 1]), result)
@@ -195,17 +195,26 @@ def _short(name: str, width: int = 60) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _tail(name: str, width: int) -> str:
+    """The end of a long dotted name, which tells parameters apart better than its start."""
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
+
+
 def _convergence_axes(ax: plt.Axes, frame: pd.DataFrame) -> None:
-    finite = frame[np.isfinite(frame["best_so_far"])]
-    ax.plot(finite["candidate"], finite["best_so_far"].clip(lower=1e-6), color="black")
+    finite = frame[np.isfinite(frame["distance"])]
+    ax.scatter(finite["candidate"], finite["distance"].clip(lower=1e-6), s=3, color="0.7", label="each candidate")
+    best = frame[np.isfinite(frame["best_so_far"])]
+    ax.plot(best["candidate"], best["best_so_far"].clip(lower=1e-6), color="black", label="best so far")
     for stage, group in frame.groupby("stage", sort=False):
-        ax.axvline(group["candidate"].min(), color="0.7", lw=0.8)
-        ax.text(group["candidate"].min(), 1.0, f" {stage}", transform=ax.get_xaxis_transform(), fontsize=7,
-                va="top", rotation=90)  # fmt: skip
+        if len(group) >= 0.02 * len(frame):
+            ax.axvline(group["candidate"].min(), color="0.5", lw=0.8)
+            ax.text(group["candidate"].min(), 1.0, f" {stage}", transform=ax.get_xaxis_transform(), fontsize=7,
+                    va="top", rotation=90)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("candidate")
-    ax.set_ylabel("best distance so far")
-    ax.set_title("Convergence", fontsize=10)
+    ax.set_ylabel("distance (sum of squared misses)")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title("Search", fontsize=10)
 
 
 def _spread_axes(ax: plt.Axes, result: CalibrationResult) -> None:
@@ -214,7 +223,7 @@ def _spread_axes(ax: plt.Axes, result: CalibrationResult) -> None:
     ax.barh(y, table["spread"].fillna(0.0), color="tab:green")
     ax.axvline(PINNED, color="0.4", ls="--", lw=0.8)
     ax.axvline(LOOSE, color="0.4", ls=":", lw=0.8)
-    ax.set_yticks(y, [_short(p, 32) for p in table["parameter"]], fontsize=8)
+    ax.set_yticks(y, [_tail(p, 34) for p in table["parameter"]], fontsize=8)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("middle 90 % of plausible values, share of the range")
-    ax.set_title("Identification: left of dashed pinned, right of dotted not pinned", fontsize=10)
+    ax.set_xlabel("share of the range the middle 90 % spans")
+    ax.set_title("Identification (dashed: pinned below; dotted: loosely)", fontsize=10)
