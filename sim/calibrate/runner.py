@@ -232,6 +232,8 @@ def calibrated_yaml(result: CalibrationResult) -> str:
         f"# finished {status['finished']}: {status['candidates']} candidates, {status['plausible_sets']} plausible.",
         f"# Targets file {result.record['targets_file']} (sha256 {str(result.record['targets_sha256'])[:16]}...),",
         f"# seeds {calibration.spec.seeds}, fitted figures ending by {calibration.until or 'any month'}.",
+        f"# Model {result.record['model']['version']}; "
+        + ", ".join(f"{k} {v}" for k, v in result.record["versions"].items() if k in ("python", "mesa", "numpy")),
         "# Scenario agent counts are the base's own: the search's overrides are not carried here.",
     ]
     return "\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)
