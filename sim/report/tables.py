@@ -55,8 +55,8 @@ def targets_table(checks: Sequence[TargetCheck], title: str) -> Table:
 
 def whatif_table(result, date: str) -> Table:
     """Per vendor at `date`: both sides' shares and the paired difference with its interval."""
-    level = f"{round(100 * result.confidence)} % CI"
-    table = Table(title=f"What-if vs baseline at {date} (mean of {len(result.seeds)} paired replicates)")
+    level = result.interval_label
+    table = Table(title=f"What-if vs baseline at {date} ({result.runs_label})")
     for header in ("vendor", "token share", "change pp", level, "revenue share", "change pp", level):
         table.add_column(header, justify="left" if header == "vendor" else "right")
     rows = result.at(date).set_index(["metric", "vendor"])

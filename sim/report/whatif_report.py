@@ -58,7 +58,7 @@ def whatif_figure(result: WhatIfResult) -> Figure:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(
-        f"What if: {'; '.join(result.changes) or 'no change'} ({len(result.seeds)} paired replicates)", fontsize=11
+        f"What if: {'; '.join(result.changes) or 'no change'} ({result.runs_label})", fontsize=11
     )
     return fig
 

@@ -127,6 +127,10 @@ class WhatIfResult:
         return "Intervals: Student-t on the paired differences across replicates."
 
     @property
+    def runs_label(self) -> str:
+        return f"mean of {len(self.seeds)} paired replicates"
+
+    @property
     def dates(self) -> list[str]:
         return list(dict.fromkeys(self.table["date"]))
 

@@ -61,6 +61,10 @@ class EnsembleWhatIfResult:
             f"(each set's effect is the mean of {len(self.seeds)} paired replicates); the difference is their median."
         )
 
+    @property
+    def runs_label(self) -> str:
+        return f"median over {len(self.sets)} plausible sets, {len(self.seeds)} paired replicates each"
+
     def at(self, date: str, metric: str | None = None) -> pd.DataFrame:
         rows = self.table[self.table["date"] == date]
         return rows if metric is None else rows[rows["metric"] == metric]
