@@ -334,3 +334,12 @@ def test_sim_whatif_refuses_a_folder_that_is_not_a_calibration(tmp_path, capsys)
     assert code == 2
     assert "not a finished calibration folder" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_effect_most_sets_do_not_show_is_called_undecided_not_zero():
+    effects = np.array([0.0] * 6 + [0.05, 0.1, 0.2, -0.01]).reshape(10, 1, 1, 1)
+    table = summarize_sets(np.zeros_like(effects), effects, ["2025-03"], ["volcano"], 0.9)
+    row = next(table[table["metric"] == "token_share"].itertuples())
+    sentence = ensemble_sentence(row, "2025-03", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
+    assert "unchanged in 6 of 10 plausible parameter sets, higher in 3 and lower in 1" in sentence
+    assert "do not decide whether it changes" in sentence

@@ -40,7 +40,7 @@ class EnsembleWhatIfResult:
     seeds: list[int]
     sets: pd.DataFrame  # the plausible sets used: `set` and the scenario paths each sets
     source: str
-    table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, agree, zero, sets
+    table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, agree, higher, ...
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [set, metric, month, vendor], each set's mean
     confidence: float = RANGE
     versions: dict[str, str] = field(default_factory=versions)
@@ -87,6 +87,13 @@ def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
     metric = row.metric.replace("_", " ")
     if row.zero == row.sets:
         return f"By {when} {name} {metric} is exactly unchanged in all {row.sets} plausible parameter sets."
+    spread = f"{round(100 * level)} % range {100 * row.low:+.1f} to {100 * row.high:+.1f} pp"
+    if row.difference == 0:
+        text = (
+            f"By {when} {name} {metric} is unchanged in {row.zero} of {row.sets} plausible parameter sets, "
+            f"higher in {row.higher} and lower in {row.lower} ({spread})."
+        )
+        return text + (" The public figures do not decide whether it changes." if row.zero < DECIDED * row.sets else "")
     direction = "higher" if row.difference > 0 else "lower" if row.difference < 0 else "unchanged"
     text = (
         f"In {row.agree} of {row.sets} plausible parameter sets {name} {metric} is {direction} by {when}: "
@@ -180,6 +187,8 @@ def summarize_sets(
         "low": low,
         "high": high,
         "agree": (np.sign(effects) == sign).sum(axis=0),
+        "higher": (effects > 0).sum(axis=0),
+        "lower": (effects < 0).sum(axis=0),
         "zero": (effects == 0).sum(axis=0),
         "sets": np.full(median.shape, effects.shape[0]),
     }
