@@ -415,7 +415,7 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
         return 130
     if args.quiet:
         _say(out, str(result.folder))
-        return 0
+        return _write_base(result, out, err) if args.write_base else 0
     status = result.record["status"]
     _say(out, f"{status['candidates']} candidates, {status['plausible_sets']} plausible sets, "
               f"{status['elapsed_s']:.0f} s. Report: {result.folder / 'fit.md'}")  # fmt: skip

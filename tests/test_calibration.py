@@ -343,3 +343,26 @@ def test_an_effect_most_sets_do_not_show_is_called_undecided_not_zero():
     sentence = ensemble_sentence(row, "2025-03", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
     assert "unchanged in 6 of 10 plausible parameter sets, higher in 3 and lower in 1" in sentence
     assert "do not decide whether it changes" in sentence
+
+
+def test_write_base_puts_the_best_set_into_the_base_file_keeping_its_comments(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    base.write_text((SCENARIOS / "baseline.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    spec = {
+        "base": "base.yaml",
+        "overrides": TINY,
+        "targets": {"file": str(ROOT / "data" / "targets.yaml"), "use": ["external_api_tokens_2024"]},
+        "parameters": {"developers.tokens_per_day": {"low": 2000.0, "high": 40000.0, "scale": "log"},
+                       "platform_fee": {"paths": ["vendors.*.platform_fee"], "low": 100.0, "high": 20000.0}},
+        "search": {"initial": 4, "budget": 0},
+        "ensemble": {"rounds": 0},
+    }  # fmt: skip
+    path = write_yaml(tmp_path / "fit.yaml", spec)
+    assert (
+        main(["calibrate", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "--write-base", "--quiet"]) == 0
+    )
+    best = pd.read_parquet(tmp_path / "out" / "evaluations.parquet").sort_values(["distance", "candidate"]).iloc[0]
+    written = sim.load_scenario(base)
+    assert written.developers.tokens_per_day == pytest.approx(best["developers.tokens_per_day"], rel=1e-5)
+    assert all(v.platform_fee == pytest.approx(best["platform_fee"], rel=1e-5) for v in written.vendors.values())
+    assert base.read_text().splitlines()[0] == (SCENARIOS / "baseline.yaml").read_text().splitlines()[0]
