@@ -7,9 +7,10 @@
    weighted sum of squared scaled misses of the fitted figures, each averaged over the
    calibration's seeds: common random numbers across candidates).
 3. **Refocusing rounds** (history matching without an emulator): each round draws
-   candidates from a Gaussian kernel density of the sets found plausible so far (every
-   fitted figure within `cutoff` tolerances), so the search spreads over the whole
-   plausible region, not only towards the best point.
+   candidates round the sets found plausible so far (every fitted figure within `cutoff`
+   tolerances) with the ABC-SMC kernel, twice their covariance, so the search spreads to
+   the edges of the plausible region, not only towards the best point. How often a round's
+   candidates are plausible tells whether the edges were found (`acceptance`).
 
 The ensemble is the plausible sets of the initial sample and the rounds; the optimiser's
 candidates crowd round the best point, so they count for the best set only. Every
@@ -50,6 +51,8 @@ Z = "z."
 SIM = "sim."
 SET = "set."
 FALLBACK_SPREAD = 0.05  # kernel width (unit coordinates) round the best points when too few are plausible
+KERNEL_WIDTH = math.sqrt(2.0)  # kernel covariance = KERNEL_WIDTH² x the plausible points' covariance
+GROWTH = 0.1  # a plausible range that widened this much in the last round has not found its edges
 
 
 @dataclass(frozen=True)
@@ -302,11 +305,17 @@ def refocus(evaluator: Evaluator, history: pd.DataFrame, cutoff: float, round_nu
 
 
 def _kernel_draws(points: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray | None:
-    """Draws from scipy's Gaussian KDE of the points, or None when they are too few to estimate it."""
+    """Draws round the plausible points with twice their covariance, or None when they are too few.
+
+    The kernel of ABC-SMC (Beaumont et al. 2009): a plausible point plus a normal step with
+    twice the points' covariance, here as scipy's Gaussian KDE with that bandwidth. A kernel
+    as wide as the cloud reaches past its edge, so each round finds where the plausible region
+    ends instead of resampling the cloud it already has (Scott's narrower bandwidth would).
+    """
     if len(points) <= points.shape[1] + 1:
         return None
     try:
-        kde = stats.gaussian_kde(points.T)
+        kde = stats.gaussian_kde(points.T, bw_method=KERNEL_WIDTH)
     except np.linalg.LinAlgError:  # the points lie in a lower-dimensional subspace
         return None
     return kde.resample(count, seed=rng).T
@@ -331,6 +340,35 @@ def search(evaluator: Evaluator) -> pd.DataFrame:
 
 
 ENSEMBLE_STAGES = ("base", "initial")
+
+
+def acceptance(evaluations: pd.DataFrame) -> dict[str, float]:
+    """The share of plausible candidates in each stage, in order."""
+    return {str(k): float(v) for k, v in evaluations.groupby("stage", sort=False)["plausible"].mean().items()}
+
+
+def still_growing(evaluations: pd.DataFrame, names: list[str]) -> list[str]:
+    """Parameters whose plausible range still widened in the last round: their edges were not found.
+
+    The range is the 5-95 % span of the ensemble in unit coordinates, with and without the
+    last round's sets; a widening of more than GROWTH (relative, and 0.02 absolute) counts.
+    """
+    stages = [str(s) for s in dict.fromkeys(evaluations["stage"])]
+    rounds = [s for s in stages if s.startswith("round")]
+    if not rounds:
+        return []
+    before = ensemble(evaluations[evaluations["stage"] != rounds[-1]])
+    after = ensemble(evaluations)
+    if len(before) < 2:
+        return list(names) if len(after) >= 2 else []
+    growing = []
+    for name in names:
+        column = f"{UNIT}{name}"
+        old = float(np.subtract(*np.quantile(before[column], [0.95, 0.05])))
+        new = float(np.subtract(*np.quantile(after[column], [0.95, 0.05])))
+        if new - old > max(GROWTH * old, 0.02):
+            growing.append(name)
+    return growing
 
 
 def ensemble(evaluations: pd.DataFrame) -> pd.DataFrame:

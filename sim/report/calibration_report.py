@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibrate.identification import LOOSE, PINNED
-from sim.calibrate.search import SIM, Z
+from sim.calibrate.search import SIM, Z, acceptance, still_growing
 from sim.report.charts import save_figure
 from sim.report.files import write_text
 
@@ -160,9 +160,27 @@ def _figure_lines(result: CalibrationResult) -> list[str]:
 
 def _convergence_lines(result: CalibrationResult) -> list[str]:
     frame = convergence(result)
-    lines = ["## Convergence", "", "| after stage | candidates | best distance |", "|---|---|---|"]
+    rates = acceptance(result.evaluations)
+    lines = [
+        "## Search",
+        "",
+        "| stage | candidates so far | best distance | plausible in stage |",
+        "|---|---|---|---|",
+    ]
     for stage, group in frame.groupby("stage", sort=False):
-        lines.append(f"| {stage} | {int(group['candidate'].max()) + 1} | {group['best_so_far'].iloc[-1]:.3g} |")
+        lines.append(
+            f"| {stage} | {int(group['candidate'].max()) + 1} | {group['best_so_far'].iloc[-1]:.3g} | "
+            f"{100 * rates[stage]:.0f} % |"
+        )
+    growing = still_growing(result.evaluations, result.calibration.names)
+    if growing:
+        lines += [
+            "",
+            "**The plausible region was not fully explored**: the plausible range of "
+            + ", ".join(f"`{name}`" for name in growing)
+            + " still widened in the last round, so these ranges are lower bounds and a verdict of pinned may "
+            "not hold: run more rounds (`ensemble.rounds`).",
+        ]
     return [*lines, ""]
 
 
