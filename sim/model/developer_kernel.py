@@ -1,0 +1,310 @@
+"""The developers' month compiled with numba: the rule of developers.py, row by row in one pass.
+
+`DeveloperPopulation.step_rows` (numpy, over arrays) is the reference and the description of
+the rule; this module runs the same arithmetic, in the same order and at the same precision
+(float32 where the reference uses float32), for the whole population at once, several times
+faster at a million developers. It shares rather than rewrites what it can: the per-option
+utility terms (`developer_choice.option_terms`), the switching cost (`stay_bonus`), and the
+exponential of the logit weights, which is numpy's own: numpy's float32 exp is vectorised
+and not correctly rounded, so a compiled exp would differ from it in the last bit.
+tests/test_kernel.py checks that both paths give identical trajectories for the same seed.
+
+numba is optional: without it, or with the environment variable SIM_KERNEL=numpy, the
+model runs the numpy rule.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import weakref
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from sim.model.developer_choice import API_MODE, DeveloperOffer, DeveloperTastes, option_terms, stay_bonus
+
+if TYPE_CHECKING:
+    from sim.model.developers import DeveloperMonth, DeveloperPopulation
+
+Kernel = Literal["auto", "numba", "numpy"]
+KERNELS: tuple[Kernel, ...] = ("auto", "numba", "numpy")
+
+NOT_ADOPTED, EXITED = -1, -2  # as in developers.py, which imports this module only when it runs it
+NUMBA_INSTALLED = importlib.util.find_spec("numba") is not None
+
+
+def resolve(kernel: Kernel) -> Literal["numba", "numpy"]:
+    """Which implementation runs: `auto` is numba when it is installed, unless SIM_KERNEL=numpy."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if kernel == "auto":
+        usable = NUMBA_INSTALLED and _exp_is_exact_at_zero_and_minus_inf()
+        return "numba" if usable and os.environ.get("SIM_KERNEL", "auto") != "numpy" else "numpy"
+    if kernel == "numba" and not NUMBA_INSTALLED:
+        raise ValueError("kernel='numba' needs the numba package (pip install numba); kernel='numpy' does not")
+    return kernel
+
+
+def _exp_is_exact_at_zero_and_minus_inf() -> bool:
+    """Rows with an infinite switching cost rely on numpy's exp giving exactly 1 at 0 and 0 at -inf."""
+    exact = np.exp(np.array([0.0, -np.inf], dtype=np.float32))
+    return bool(exact[0] == 1.0 and exact[1] == 0.0)
+
+
+def _compiled(function):
+    """Compiled with numba, cached on disk so that later processes load it instead of compiling.
+
+    Without numba the function stays plain Python; `resolve` then never chooses it.
+    """
+    if not NUMBA_INSTALLED:
+        return function
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+@_compiled
+def _select(
+    vendor,
+    mode,
+    tenure,
+    moved_from,
+    queue_position,
+    size,
+    event_draws,
+    active,
+    all_active,
+    adopted_acts_below,
+    exit_rate,
+    hazard,
+    potential,
+    self_host_min_size,
+    open_weights,
+    n_sellers,
+    chooser_row,
+    chooser_vendor,
+    chooser_mode,
+    chooser_tenure,
+    chooser_start,
+):
+    """Adoption, exit and review for every developer; those who choose are listed, not served.
+
+    Developers who only stay a month longer, and those who exit, are updated here; each
+    chooser's row, current vendor (-1: none or gone), mode and tenure are written to the
+    chooser arrays, with where its options start in one flat array of all choosers'
+    options (2 * sellers if it can self-host, else sellers; the last entry is the total).
+    Returns the number of choosers and their longest tenure.
+    """
+    choosers, options, longest = 0, 0, 0
+    for i in range(vendor.shape[0]):
+        state = vendor[i]
+        event = event_draws[i]
+        adopted = state >= 0
+        gone = adopted and not all_active and not active[state]
+        acts = (event < adopted_acts_below) if adopted else (event < hazard)
+        if not (acts or gone):
+            if adopted:
+                tenure[i] += 1
+            continue
+        if not adopted:
+            if state == NOT_ADOPTED and queue_position[i] < potential and event < hazard:
+                current = NOT_ADOPTED
+            else:
+                moved_from[i] = NOT_ADOPTED
+                continue
+        elif not gone and event < exit_rate:
+            vendor[i] = EXITED
+            mode[i] = API_MODE
+            tenure[i] = 0
+            moved_from[i] = NOT_ADOPTED
+            continue
+        else:
+            current = NOT_ADOPTED if gone else state
+        chooser_row[choosers] = i
+        chooser_vendor[choosers] = current
+        chooser_mode[choosers] = mode[i]
+        chooser_tenure[choosers] = tenure[i]
+        longest = max(longest, tenure[i])
+        chooser_start[choosers] = options
+        options += 2 * n_sellers if open_weights and size[i] >= self_host_min_size else n_sellers
+        choosers += 1
+    chooser_start[choosers] = options
+    return choosers, longest
+
+
+@_compiled
+def _shifted_utilities(
+    rows, vendor_now, mode_now, tenure_now, start, stay_bonus, beta, gamma, price_coef, taste_coef, constant, out
+):
+    """Each chooser's utilities minus its row maximum (exp of which are its logit weights).
+
+    `stay_bonus[seller, tenure]` is the switching cost of leaving that seller after that
+    tenure. Rows whose maximum is not finite get what their weights must be once
+    exponentiated: 0 (weight 1) on each +inf option and -inf (weight 0) elsewhere; all -inf
+    when nothing is available.
+    """
+    minus_inf = np.float32(-np.inf)
+    n_sellers = stay_bonus.shape[0]
+    for c in range(rows.shape[0]):
+        i, first, width = rows[c], start[c], start[c + 1] - start[c]
+        b, g = beta[i], gamma[i]
+        for k in range(width):
+            u = price_coef[k] * b
+            u = u + taste_coef[k] * g
+            out[first + k] = u + constant[k]
+        seller = vendor_now[c]
+        option = seller + n_sellers * max(mode_now[c], 0)
+        if seller >= 0 and option < width and out[first + option] != minus_inf:
+            kept = out[first + option]
+            out[first + option] = np.float32(np.float64(kept) + stay_bonus[seller, tenure_now[c]])
+        top = minus_inf
+        for k in range(width):
+            top = max(top, out[first + k])
+        if np.isfinite(top):
+            for k in range(width):
+                out[first + k] = out[first + k] - top
+        elif top > 0:
+            for k in range(width):
+                out[first + k] = np.float32(0.0) if out[first + k] == top else minus_inf
+
+
+@_compiled
+def _pick_and_apply(rows, start, weights, uniforms, n_sellers, vendor, mode, tenure, moved_from):
+    """Each chooser's pick by its uniform draw (choice.choose), then its new state (step_rows)."""
+    for c in range(rows.shape[0]):
+        i, first, width = rows[c], start[c], start[c + 1] - start[c]
+        total = weights[first]
+        for k in range(1, width):
+            total = total + weights[first + k]
+        threshold = uniforms[i] * total
+        running = weights[first]
+        pick = 1 if running <= threshold else 0
+        for k in range(1, width):
+            running = running + weights[first + k]
+            if running <= threshold:
+                pick += 1
+        if pick >= width:  # rounding at u close to 1: the last available option
+            pick = width - 1
+            while pick > 0 and not weights[first + pick] > 0:
+                pick -= 1
+        if not total > 0:
+            pick = -1
+        before, mode_before = vendor[i], mode[i]
+        if pick >= 0:
+            after, mode_after = pick % n_sellers, pick // n_sellers
+        else:
+            after, mode_after = NOT_ADOPTED, API_MODE
+        vendor[i] = after
+        mode[i] = mode_after
+        if before >= 0:
+            tenure[i] += 1
+        if after != before or mode_after != mode_before:
+            tenure[i] = 0
+        moved_from[i] = before if (before >= 0 and after != before) else NOT_ADOPTED
+
+
+@_compiled
+def _tally(vendor, mode, weight, mass, n_sellers, counts, sizes):
+    """np.bincount's sums, both at once, in the same order (so bit for bit the same)."""
+    for i in range(vendor.shape[0]):
+        code = vendor[i] + 2 + n_sellers * mode[i]
+        counts[code] += weight[i]
+        sizes[code] += mass[i]
+
+
+class _Scratch:
+    """Per-chooser work arrays, kept between months (a million-row allocation each month costs)."""
+
+    def __init__(self, count: int, tenure_dtype: np.dtype):
+        self.row = np.empty(count, dtype=np.int64)
+        self.vendor = np.empty(count, dtype=np.int64)
+        self.mode = np.empty(count, dtype=np.int64)
+        self.tenure = np.empty(count, dtype=tenure_dtype)
+        self.start = np.empty(count + 1, dtype=np.int64)
+
+
+_SCRATCH: weakref.WeakKeyDictionary[DeveloperPopulation, _Scratch] = weakref.WeakKeyDictionary()
+
+
+def _scratch(population: DeveloperPopulation) -> _Scratch:
+    scratch = _SCRATCH.get(population)
+    if scratch is None or scratch.row.shape[0] != population.count:
+        scratch = _SCRATCH[population] = _Scratch(population.count, population.tenure.dtype)
+    return scratch
+
+
+def stay_bonus_table(offer: DeveloperOffer, tastes: DeveloperTastes, longest_tenure: int) -> np.ndarray:
+    """`stay_bonus` for every [seller, tenure] up to the longest: the same numbers, looked up."""
+    n_sellers = offer.log_price.shape[0]
+    sellers = np.repeat(np.arange(n_sellers), longest_tenure + 1)
+    tenures = np.tile(np.arange(longest_tenure + 1), n_sellers)
+    return stay_bonus(sellers, tenures, offer, tastes).reshape(n_sellers, longest_tenure + 1)
+
+
+def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
+    """One month for every developer; the same result as population.step_rows(all rows, month)."""
+    offer, tastes = month.offer, month.tastes
+    n_sellers = offer.log_price.shape[0]
+    work = _scratch(population)
+    f32 = np.float32
+    choosers, longest = _select(
+        population.vendor,
+        population.mode,
+        population.tenure,
+        population.moved_from,
+        population.queue_position,
+        population.size,
+        month.event_draws,
+        offer.active,
+        bool(offer.active.all()),
+        f32(month.exit_rate + month.review_probability),
+        f32(month.exit_rate),
+        f32(month.hazard),
+        f32(month.potential),
+        f32(tastes.self_host_min_size),
+        bool(np.isfinite(offer.open_quality)),
+        n_sellers,
+        work.row,
+        work.vendor,
+        work.mode,
+        work.tenure,
+        work.start,
+    )
+    rows, start = work.row[:choosers], work.start[: choosers + 1]
+    terms = option_terms(offer, tastes)
+    weights = np.empty(int(start[-1]), dtype=np.float32)
+    _shifted_utilities(
+        rows,
+        work.vendor[:choosers],
+        work.mode[:choosers],
+        work.tenure[:choosers],
+        start,
+        stay_bonus_table(offer, tastes, int(longest)),
+        population.price_sensitivity,
+        population.quality_sensitivity,
+        terms.price_coef,
+        terms.taste_coef,
+        terms.constant,
+        weights,
+    )
+    np.exp(weights, out=weights)
+    _pick_and_apply(
+        rows,
+        start,
+        weights,
+        month.choice_draws,
+        n_sellers,
+        population.vendor,
+        population.mode,
+        population.tenure,
+        population.moved_from,
+    )
+
+
+def tally(population: DeveloperPopulation, n_sellers: int) -> tuple[np.ndarray, np.ndarray]:
+    """DeveloperPopulation.tally in one compiled pass."""
+    bins = 2 + 2 * n_sellers
+    counts, sizes = np.zeros(bins), np.zeros(bins)
+    _tally(population.vendor, population.mode, population.weight, population.mass, n_sellers, counts, sizes)
+    return counts[2:].reshape(2, n_sellers).T, sizes[2:].reshape(2, n_sellers).T
