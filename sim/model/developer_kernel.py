@@ -15,7 +15,6 @@ model runs the numpy rule.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import weakref
 from typing import TYPE_CHECKING, Literal
@@ -31,7 +30,11 @@ Kernel = Literal["auto", "numba", "numpy"]
 KERNELS: tuple[Kernel, ...] = ("auto", "numba", "numpy")
 
 NOT_ADOPTED, EXITED = -1, -2  # as in developers.py, which imports this module only when it runs it
-NUMBA_INSTALLED = importlib.util.find_spec("numba") is not None
+try:
+    import numba
+except ImportError:  # not installed, or built for another numpy: the numpy rule runs
+    numba = None
+NUMBA_INSTALLED = numba is not None
 
 
 def resolve(kernel: Kernel) -> Literal["numba", "numpy"]:
@@ -57,10 +60,8 @@ def _compiled(function):
 
     Without numba the function stays plain Python; `resolve` then never chooses it.
     """
-    if not NUMBA_INSTALLED:
+    if numba is None:
         return function
-    import numba
-
     return numba.njit(cache=True, nogil=True)(function)
 
 
