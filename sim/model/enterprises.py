@@ -129,11 +129,18 @@ class EnterprisePopulation:
         )
 
     def by_vendor_and_mode(self, n_vendors: int, values: np.ndarray) -> np.ndarray:
-        """Sum of `values` (e.g. self.weight) per [vendor, mode]."""
-        adopted = self.vendor >= 0
-        option = 2 * self.vendor[adopted].astype(np.int64) + self.mode[adopted]
-        totals = np.bincount(option, weights=values[adopted], minlength=2 * n_vendors)
-        return totals[: 2 * n_vendors].reshape(n_vendors, 2)
+        """Sum of `values` (e.g. self.weight) per [vendor, mode] of the adopted, in one pass.
+
+        Option code 3 + 2 * vendor + mode; those who have not adopted (vendor and mode -1)
+        land in bin 0 and are dropped, so each total adds the same values in the same order
+        as a sum over the adopted rows alone.
+        """
+        codes = self.vendor.astype(np.intp)
+        codes *= 2
+        codes += self.mode
+        codes += 3
+        totals = np.bincount(codes, weights=values, minlength=3 + 2 * n_vendors)
+        return totals[3 : 3 + 2 * n_vendors].reshape(n_vendors, 2)
 
     def adopters(self) -> int:
         """Number of adopted agents (not weighted)."""
