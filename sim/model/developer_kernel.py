@@ -66,7 +66,34 @@ def _compiled(function):
 
 
 @_compiled
+def _mark_actors(vendor, tenure, event_draws, gone_by_state, all_active, adopted_acts_below, hazard, acts):
+    """Who acts this month (its draw, or its vendor left); everyone else who uses a vendor
+    stays one month longer.
+
+    One branch-free pass that the compiler vectorises while every vendor is in the market
+    (the draws make the outcome random: a branch per row would mispredict often, and
+    looking up whether a vendor left would stop the vectorising).
+    """
+    if all_active:
+        for i in range(vendor.shape[0]):
+            adopted = vendor[i] >= 0
+            below = adopted_acts_below if adopted else hazard
+            act = event_draws[i] < below
+            tenure[i] += np.int16(adopted & ~act)
+            acts[i] = act
+    else:
+        for i in range(vendor.shape[0]):
+            state = vendor[i]
+            adopted = state >= 0
+            below = adopted_acts_below if adopted else hazard
+            act = (event_draws[i] < below) | gone_by_state[state + 2]
+            tenure[i] += np.int16(adopted & ~act)
+            acts[i] = act
+
+
+@_compiled
 def _select(
+    actors,
     vendor,
     mode,
     tenure,
@@ -74,9 +101,7 @@ def _select(
     queue_position,
     size,
     event_draws,
-    active,
-    all_active,
-    adopted_acts_below,
+    gone_by_state,
     exit_rate,
     hazard,
     potential,
@@ -89,39 +114,34 @@ def _select(
     chooser_tenure,
     chooser_start,
 ):
-    """Adoption, exit and review for every developer; those who choose are listed, not served.
+    """Adoption, exit and review for the actors; those who choose are listed, not served.
 
-    Developers who only stay a month longer, and those who exit, are updated here; each
-    chooser's row, current vendor (-1: none or gone), mode and tenure are written to the
-    chooser arrays, with where its options start in one flat array of all choosers'
-    options (2 * sellers if it can self-host, else sellers; the last entry is the total).
-    Returns the number of choosers and their longest tenure.
+    Those who exit are updated here; each chooser's row, current vendor (-1: none or
+    gone), mode and tenure are written to the chooser arrays, with where its options start
+    in one flat array of all choosers' options (2 * sellers if it can self-host, else
+    sellers; the last entry is the total). Returns the number of choosers and their longest
+    tenure.
     """
     choosers, options, longest = 0, 0, 0
-    for i in range(vendor.shape[0]):
+    for i in actors:
         state = vendor[i]
         event = event_draws[i]
-        adopted = state >= 0
-        gone = adopted and not all_active and not active[state]
-        acts = (event < adopted_acts_below) if adopted else (event < hazard)
-        if not (acts or gone):
-            if adopted:
-                tenure[i] += 1
-            continue
-        if not adopted:
+        if state < 0:
             if state == NOT_ADOPTED and queue_position[i] < potential and event < hazard:
                 current = NOT_ADOPTED
             else:
                 moved_from[i] = NOT_ADOPTED
                 continue
-        elif not gone and event < exit_rate:
+        elif gone_by_state[state + 2]:
+            current = NOT_ADOPTED
+        elif event < exit_rate:
             vendor[i] = EXITED
             mode[i] = API_MODE
             tenure[i] = 0
             moved_from[i] = NOT_ADOPTED
             continue
         else:
-            current = NOT_ADOPTED if gone else state
+            current = state
         chooser_row[choosers] = i
         chooser_vendor[choosers] = current
         chooser_mode[choosers] = mode[i]
@@ -154,11 +174,15 @@ def _shifted_utilities(
             u = price_coef[k] * b
             u = u + taste_coef[k] * g
             out[first + k] = u + constant[k]
+        # The switching cost on the current option, without a branch: elsewhere a bonus of 0,
+        # which leaves a float32 utility exactly as it was.
         seller = vendor_now[c]
         option = seller + n_sellers * max(mode_now[c], 0)
-        if seller >= 0 and option < width and out[first + option] != minus_inf:
-            kept = out[first + option]
-            out[first + option] = np.float32(np.float64(kept) + stay_bonus[seller, tenure_now[c]])
+        applies = seller >= 0 and option < width
+        at = first + option if applies else first
+        kept = out[at]
+        bonus = stay_bonus[max(seller, 0), tenure_now[c]] if applies and kept != minus_inf else 0.0
+        out[at] = np.float32(np.float64(kept) + bonus)
         top = minus_inf
         for k in range(width):
             top = max(top, out[first + k])
@@ -180,11 +204,10 @@ def _pick_and_apply(rows, start, weights, uniforms, n_sellers, vendor, mode, ten
             total = total + weights[first + k]
         threshold = uniforms[i] * total
         running = weights[first]
-        pick = 1 if running <= threshold else 0
+        pick = np.int64(running <= threshold)
         for k in range(1, width):
             running = running + weights[first + k]
-            if running <= threshold:
-                pick += 1
+            pick += running <= threshold
         if pick >= width:  # rounding at u close to 1: the last available option
             pick = width - 1
             while pick > 0 and not weights[first + pick] > 0:
@@ -192,16 +215,12 @@ def _pick_and_apply(rows, start, weights, uniforms, n_sellers, vendor, mode, ten
         if not total > 0:
             pick = -1
         before, mode_before = vendor[i], mode[i]
-        if pick >= 0:
-            after, mode_after = pick % n_sellers, pick // n_sellers
-        else:
-            after, mode_after = NOT_ADOPTED, API_MODE
+        after = pick % n_sellers if pick >= 0 else NOT_ADOPTED
+        mode_after = pick // n_sellers if pick >= 0 else API_MODE
         vendor[i] = after
         mode[i] = mode_after
-        if before >= 0:
-            tenure[i] += 1
-        if after != before or mode_after != mode_before:
-            tenure[i] = 0
+        stays = after == before and mode_after == mode_before
+        tenure[i] = (tenure[i] + (before >= 0)) * stays
         moved_from[i] = before if (before >= 0 and after != before) else NOT_ADOPTED
 
 
@@ -218,6 +237,7 @@ class _Scratch:
     """Per-chooser work arrays, kept between months (a million-row allocation each month costs)."""
 
     def __init__(self, count: int, tenure_dtype: np.dtype):
+        self.acts = np.empty(count, dtype=np.bool_)
         self.row = np.empty(count, dtype=np.int64)
         self.vendor = np.empty(count, dtype=np.int64)
         self.mode = np.empty(count, dtype=np.int64)
@@ -249,7 +269,19 @@ def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
     n_sellers = offer.log_price.shape[0]
     work = _scratch(population)
     f32 = np.float32
+    gone_by_state = np.concatenate([[False, False], ~offer.active])  # index: vendor + 2 (exited, none, sellers)
+    _mark_actors(
+        population.vendor,
+        population.tenure,
+        month.event_draws,
+        gone_by_state,
+        bool(offer.active.all()),
+        f32(month.exit_rate + month.review_probability),
+        f32(month.hazard),
+        work.acts,
+    )
     choosers, longest = _select(
+        np.flatnonzero(work.acts),
         population.vendor,
         population.mode,
         population.tenure,
@@ -257,9 +289,7 @@ def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
         population.queue_position,
         population.size,
         month.event_draws,
-        offer.active,
-        bool(offer.active.all()),
-        f32(month.exit_rate + month.review_probability),
+        gone_by_state,
         f32(month.exit_rate),
         f32(month.hazard),
         f32(month.potential),
