@@ -170,12 +170,16 @@ def _shifted_utilities(
     for c in range(rows.shape[0]):
         i, first, width = rows[c], start[c], start[c + 1] - start[c]
         b, g = beta[i], gamma[i]
+        top = minus_inf
         for k in range(width):
             u = price_coef[k] * b
             u = u + taste_coef[k] * g
-            out[first + k] = u + constant[k]
+            u = u + constant[k]
+            out[first + k] = u
+            top = max(top, u)
         # The switching cost on the current option, without a branch: elsewhere a bonus of 0,
-        # which leaves a float32 utility exactly as it was.
+        # which leaves a float32 utility exactly as it was. A cost is not negative (the
+        # scenario's bounds), so the row's maximum can only rise to the new value.
         seller = vendor_now[c]
         option = seller + n_sellers * max(mode_now[c], 0)
         applies = seller >= 0 and option < width
@@ -183,9 +187,11 @@ def _shifted_utilities(
         kept = out[at]
         bonus = stay_bonus[max(seller, 0), tenure_now[c]] if applies and kept != minus_inf else 0.0
         out[at] = np.float32(np.float64(kept) + bonus)
-        top = minus_inf
-        for k in range(width):
-            top = max(top, out[first + k])
+        top = max(top, out[at])
+        if bonus < 0:
+            top = out[first]
+            for k in range(1, width):
+                top = max(top, out[first + k])
         if np.isfinite(top):
             for k in range(width):
                 out[first + k] = out[first + k] - top
