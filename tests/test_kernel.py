@@ -74,14 +74,15 @@ def test_switches_exits_and_self_hosting_all_happen_in_the_compared_runs():
     assert max(month.developers_outside for month in ledger) > 0, "some buy from the outside seller"
 
 
-def test_the_tally_is_bincounts_sums_bit_for_bit():
+def test_the_tally_and_the_switches_are_bincounts_sums_bit_for_bit():
     model = MarketModel(small("baseline", "agents.developers=5000"), seed=3, kernel="numba")
     for _ in range(8):
         model.step()
-    n_sellers = model.vendors.count + 1
-    compiled = model.developers.tally(n_sellers)
+    n_sellers, n_vendors = model.vendors.count + 1, model.vendors.count
+    compiled = (*model.developers.tally(n_sellers), *model.developers.switches(n_vendors))
     model.developers.kernel = "numpy"
-    reference = model.developers.tally(n_sellers)
+    reference = (*model.developers.tally(n_sellers), *model.developers.switches(n_vendors))
+    assert reference[2].sum() > 0, "some developers switched this month"
     for got, expected in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(got, expected)
 

@@ -239,6 +239,19 @@ def _tally(vendor, mode, weight, mass, n_sellers, counts, sizes):
         sizes[code] += mass[i]
 
 
+@_compiled
+def _switches(moved_from, vendor, weight, n_vendors, left, joined):
+    """np.bincount's sums over this month's movers (few), in the same order."""
+    for i in range(moved_from.shape[0]):
+        before = moved_from[i]
+        if before >= 0:
+            if before < n_vendors:
+                left[before] += weight[i]
+            after = vendor[i]
+            if 0 <= after < n_vendors:
+                joined[after] += weight[i]
+
+
 class _Scratch:
     """Per-chooser work arrays, kept between months (a million-row allocation each month costs)."""
 
@@ -345,3 +358,10 @@ def tally(population: DeveloperPopulation, n_sellers: int) -> tuple[np.ndarray, 
     counts, sizes = np.zeros(bins), np.zeros(bins)
     _tally(population.vendor, population.mode, population.weight, population.mass, n_sellers, counts, sizes)
     return counts[2:].reshape(2, n_sellers).T, sizes[2:].reshape(2, n_sellers).T
+
+
+def switches(population: DeveloperPopulation, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
+    """DeveloperPopulation.switches in one compiled pass."""
+    left, joined = np.zeros(n_vendors), np.zeros(n_vendors)
+    _switches(population.moved_from, population.vendor, population.weight, n_vendors, left, joined)
+    return left, joined

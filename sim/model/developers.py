@@ -181,6 +181,8 @@ class DeveloperPopulation:
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""
+        if self.kernel == "numba":
+            return developer_kernel.switches(self, n_vendors)
         movers = np.flatnonzero(self.moved_from >= 0)  # few: only this month's switchers
         weights = self.weight[movers]
         out = np.bincount(self.moved_from[movers], weights=weights, minlength=n_vendors)[:n_vendors]
