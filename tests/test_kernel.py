@@ -39,6 +39,7 @@ def lockstep(scenario, seed: int) -> tuple[MarketModel, MarketModel]:
     compiled = MarketModel(scenario, seed=seed, kernel="numba")
     reference = MarketModel(scenario, seed=seed, kernel="numpy")
     assert (compiled.developers.kernel, reference.developers.kernel) == ("numba", "numpy")
+    assert (compiled.enterprises.kernel, reference.enterprises.kernel) == ("numba", "numpy")
     for month in range(scenario.months):
         compiled.step()
         reference.step()
@@ -85,6 +86,19 @@ def test_the_tally_and_the_switches_are_bincounts_sums_bit_for_bit():
     assert reference[2].sum() > 0, "some developers switched this month"
     for got, expected in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_enterprises_purchases_are_the_numpy_sums_bit_for_bit():
+    model = MarketModel(small("baseline", "agents.enterprises=3000"), seed=4, kernel="numba")
+    for _ in range(10):
+        model.step()
+    offer, n_vendors = model.enterprise_month.offer, model.vendors.count
+    compiled = model.enterprises.purchases(offer, n_vendors)
+    model.enterprises.kernel = "numpy"
+    reference = model.enterprises.purchases(offer, n_vendors)
+    assert reference.private_gpu_hours.sum() > 0 and reference.api_tokens.sum() > 0, "both modes bought"
+    for field in ("api_tokens", "private_tokens", "private_gpu_hours", "finetune_gpu_hours", "platform_units"):
+        np.testing.assert_array_equal(getattr(compiled, field), getattr(reference, field), err_msg=field)
 
 
 def test_without_numba_or_when_asked_the_numpy_rule_runs(monkeypatch):

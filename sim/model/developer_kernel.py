@@ -55,7 +55,7 @@ def _exp_is_exact_at_zero_and_minus_inf() -> bool:
     return bool(exact[0] == 1.0 and exact[1] == 0.0)
 
 
-def _compiled(function):
+def compiled(function):
     """Compiled with numba, cached on disk so that later processes load it instead of compiling.
 
     Without numba the function stays plain Python; `resolve` then never chooses it.
@@ -65,7 +65,7 @@ def _compiled(function):
     return numba.njit(cache=True, nogil=True)(function)
 
 
-@_compiled
+@compiled
 def _mark_actors(vendor, tenure, event_draws, gone_by_state, all_active, adopted_acts_below, hazard, acts):
     """Who acts this month (its draw, or its vendor left); everyone else who uses a vendor
     stays one month longer.
@@ -91,7 +91,7 @@ def _mark_actors(vendor, tenure, event_draws, gone_by_state, all_active, adopted
             acts[i] = act
 
 
-@_compiled
+@compiled
 def _select(
     actors,
     vendor,
@@ -154,7 +154,7 @@ def _select(
     return choosers, longest
 
 
-@_compiled
+@compiled
 def _shifted_utilities(
     rows, vendor_now, mode_now, tenure_now, start, stay_bonus, beta, gamma, price_coef, taste_coef, constant, out
 ):
@@ -200,7 +200,7 @@ def _shifted_utilities(
                 out[first + k] = np.float32(0.0) if out[first + k] == top else minus_inf
 
 
-@_compiled
+@compiled
 def _pick_and_apply(rows, start, weights, uniforms, n_sellers, vendor, mode, tenure, moved_from):
     """Each chooser's pick by its uniform draw (choice.choose), then its new state (step_rows)."""
     for c in range(rows.shape[0]):
@@ -230,7 +230,7 @@ def _pick_and_apply(rows, start, weights, uniforms, n_sellers, vendor, mode, ten
         moved_from[i] = before if (before >= 0 and after != before) else NOT_ADOPTED
 
 
-@_compiled
+@compiled
 def _tally(vendor, mode, weight, mass, n_sellers, counts, sizes):
     """np.bincount's sums, both at once, in the same order (so bit for bit the same)."""
     for i in range(vendor.shape[0]):
@@ -239,7 +239,7 @@ def _tally(vendor, mode, weight, mass, n_sellers, counts, sizes):
         sizes[code] += mass[i]
 
 
-@_compiled
+@compiled
 def _switches(moved_from, vendor, weight, n_vendors, left, joined):
     """np.bincount's sums over this month's movers (few), in the same order."""
     for i in range(moved_from.shape[0]):

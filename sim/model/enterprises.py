@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model import developer_kernel, enterprise_kernel
 from sim.model.developers import Rows, absolute_rows
 from sim.model.procurement import PRIVATE, EnterpriseOffer, ProcurementTastes, bills, budget_fraction, choose_option
 from sim.model.traits import categorical, draw, draw_size_biased
@@ -52,8 +53,10 @@ class EnterprisePopulation:
         incumbency: np.ndarray,
         rng: np.random.Generator,
         size_weighted: bool = True,
+        kernel: developer_kernel.Kernel = "auto",
     ):
         self.count = count
+        self.kernel = developer_kernel.resolve(kernel)  # numba or numpy: the same results, at different speeds
         if size_weighted:
             self.size, relative_weight = draw_size_biased(spec.size, count, rng)
         else:
@@ -110,6 +113,8 @@ class EnterprisePopulation:
 
     def purchases(self, offer: EnterpriseOffer, n_vendors: int) -> Purchases:
         """What the adopted enterprises want to buy this month from each vendor, within their budgets."""
+        if self.kernel == "numba":
+            return enterprise_kernel.purchases(self, offer, n_vendors)
         rows = np.flatnonzero(self.vendor >= 0)
         vendor, mode = self.vendor[rows].astype(np.intp), self.mode[rows]
         wanted = bills(self.size[rows], offer, vendor)

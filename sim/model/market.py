@@ -55,9 +55,10 @@ class MarketModel(mesa.Model):
     `model.agents`, `model.agents_by_type`, `model.developer_agents` and the like. Pass
     `agent_views="eager"` to create them up front; the reference mode always does.
 
-    In the batched mode the developers' month runs compiled with numba when it is installed
-    (`kernel="auto"`, sim/model/developer_kernel.py), or as the numpy rule (`kernel="numpy"`):
-    the same trajectories either way, bit for bit.
+    In the batched mode the developers' month and the enterprises' purchases run compiled
+    with numba when it is installed (`kernel="auto"`, sim/model/developer_kernel.py and
+    enterprise_kernel.py), or as the numpy rule (`kernel="numpy"`): the same trajectories
+    either way, bit for bit.
     """
 
     def __init__(
@@ -91,7 +92,7 @@ class MarketModel(mesa.Model):
         weighted = scenario.agents.sampling == "size_weighted"
         self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng, weighted, kernel)
         self.enterprises = EnterprisePopulation(
-            scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted
+            scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted, kernel
         )
         self._views: dict[str, list] | None = None
         if mode == "reference" or agent_views == "eager":
