@@ -13,7 +13,10 @@ from sim.record.trajectories import record
 
 pytest.importorskip("numba")
 
-STATE = ("vendor", "mode", "tenure", "moved_from")
+STATE = {
+    "developers": ("vendor", "mode", "tenure", "moved_from"),
+    "enterprises": ("vendor", "mode", "months_left", "moved_from"),
+}
 
 CASES = {
     "baseline": ("baseline",),
@@ -35,7 +38,7 @@ CASES = {
 
 
 def lockstep(scenario, seed: int) -> tuple[MarketModel, MarketModel]:
-    """Both models stepped month by month; every developer's state compared after each month."""
+    """Both models stepped month by month; every developer's and CIO's state compared after each month."""
     compiled = MarketModel(scenario, seed=seed, kernel="numba")
     reference = MarketModel(scenario, seed=seed, kernel="numpy")
     assert (compiled.developers.kernel, reference.developers.kernel) == ("numba", "numpy")
@@ -43,12 +46,13 @@ def lockstep(scenario, seed: int) -> tuple[MarketModel, MarketModel]:
     for month in range(scenario.months):
         compiled.step()
         reference.step()
-        for name in STATE:
-            np.testing.assert_array_equal(
-                getattr(compiled.developers, name),
-                getattr(reference.developers, name),
-                err_msg=f"{name}, month {month}",
-            )
+        for population, names in STATE.items():
+            for name in names:
+                np.testing.assert_array_equal(
+                    getattr(getattr(compiled, population), name),
+                    getattr(getattr(reference, population), name),
+                    err_msg=f"{population}.{name}, month {month}",
+                )
     return compiled, reference
 
 
@@ -64,7 +68,7 @@ def test_the_compiled_month_matches_the_numpy_rule_exactly(case):
     assert (compiled.developers.vendor >= 0).any(), "developers adopted"
 
 
-def test_switches_exits_and_self_hosting_all_happen_in_the_compared_runs():
+def test_switches_exits_self_hosting_and_private_deployments_happen_in_the_compared_runs():
     """The equality above is worth something only if every branch of the rule was taken."""
     scenario = small("baseline", "agents.developers=4000", "agents.enterprises=400")
     compiled, _ = lockstep(scenario, seed=17)
@@ -73,6 +77,8 @@ def test_switches_exits_and_self_hosting_all_happen_in_the_compared_runs():
     assert (compiled.developers.vendor == developer_kernel.EXITED).any()
     assert (compiled.developers.mode == 1).any(), "some developers self-host"
     assert max(month.developers_outside for month in ledger) > 0, "some buy from the outside seller"
+    assert (compiled.enterprises.mode == 1).any(), "some CIOs deploy privately"
+    assert (compiled.enterprises.vendor >= 0).sum() > (compiled.enterprises.queue_position < 0.05).sum(), "CIOs adopt"
 
 
 def test_the_tally_and_the_switches_are_bincounts_sums_bit_for_bit():

@@ -51,8 +51,10 @@ def resolve(kernel: Kernel) -> Literal["numba", "numpy"]:
 
 def _exp_is_exact_at_zero_and_minus_inf() -> bool:
     """Rows with an infinite switching cost rely on numpy's exp giving exactly 1 at 0 and 0 at -inf."""
-    exact = np.exp(np.array([0.0, -np.inf], dtype=np.float32))
-    return bool(exact[0] == 1.0 and exact[1] == 0.0)
+    return all(
+        np.array_equal(np.exp(np.array([0.0, -np.inf], dtype=dtype)), np.array([1.0, 0.0], dtype=dtype))
+        for dtype in (np.float32, np.float64)
+    )
 
 
 def compiled(function):

@@ -16,7 +16,7 @@ from sim.model.procurement import PRIVATE, EnterpriseOffer, ProcurementTastes, b
 from sim.model.traits import categorical, draw, draw_size_biased
 from sim.scenario.schema import Enterprises
 
-NONE = -1
+NONE = enterprise_kernel.NONE  # -1
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,13 @@ class EnterprisePopulation:
 
     def begin_month(self) -> None:
         self.moved_from.fill(NONE)
+
+    def step_all(self, month: EnterpriseMonth) -> None:
+        """One month for every CIO: `step_rows` on all rows, or its compiled twin."""
+        if self.kernel == "numba":
+            enterprise_kernel.step(self, month)
+        else:
+            self.step_rows(slice(0, self.count), month)
 
     def step_rows(self, rows: Rows, month: EnterpriseMonth) -> None:
         """One month for the given CIOs: adopt, or at renewal choose vendor and mode again."""

@@ -55,7 +55,7 @@ class MarketModel(mesa.Model):
     `model.agents`, `model.agents_by_type`, `model.developer_agents` and the like. Pass
     `agent_views="eager"` to create them up front; the reference mode always does.
 
-    In the batched mode the developers' month and the enterprises' purchases run compiled
+    In the batched mode the developers' and the CIOs' months run compiled
     with numba when it is installed (`kernel="auto"`, sim/model/developer_kernel.py and
     enterprise_kernel.py), or as the numpy rule (`kernel="numpy"`): the same trajectories
     either way, bit for bit.
@@ -233,7 +233,7 @@ class MarketModel(mesa.Model):
         else:
             self.labs.step_rows(slice(0, self.labs.count), self.lab_offer, self.month, self.vendor_left_labs())
             self.developers.step_all(self.developer_month)
-            self.enterprises.step_rows(slice(0, self.enterprises.count), self.enterprise_month)
+            self.enterprises.step_all(self.enterprise_month)
 
     def vendor_left_labs(self) -> bool:
         """Whether a vendor some lab rents from has left the market (labs then re-split at once)."""
