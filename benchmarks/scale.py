@@ -49,9 +49,9 @@ def measure(developers: int, months: int, mode: str, kernel: str = "auto") -> di
     scenario = sim.load_scenario(BASELINE, [*counts, f"months={months}"])
     imported = time.perf_counter()
     model = MarketModel(scenario, mode=mode, kernel=kernel)
-    built = time.perf_counter()
+    built, cpu_before = time.perf_counter(), time.process_time()
     model.run()
-    stepped = time.perf_counter()
+    stepped, cpu_after = time.perf_counter(), time.process_time()
     views = len(model.agents)  # creates and registers every Mesa agent object (lazy until asked for)
     viewed = time.perf_counter()
     return {
@@ -64,6 +64,7 @@ def measure(developers: int, months: int, mode: str, kernel: str = "auto") -> di
         "import_s": imported - began,
         "setup_s": built - imported,
         "step_s": stepped - built,
+        "step_cpu_s": cpu_after - cpu_before,  # this process's own time: on a busy machine, the time on one core
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import small
 
-from sim.model import developer_kernel
+from sim.model import developer_kernel, enterprise_kernel
 from sim.model.market import MarketModel
 from sim.record.trajectories import record
 
@@ -105,6 +105,23 @@ def test_the_enterprises_purchases_are_the_numpy_sums_bit_for_bit():
     assert reference.private_gpu_hours.sum() > 0 and reference.api_tokens.sum() > 0, "both modes bought"
     for field in ("api_tokens", "private_tokens", "private_gpu_hours", "finetune_gpu_hours", "platform_units"):
         np.testing.assert_array_equal(getattr(compiled, field), getattr(reference, field), err_msg=field)
+
+
+def test_loading_the_kernels_at_set_up_compiles_for_the_types_the_months_then_use():
+    """Set-up runs each kernel once on empty arrays; a second compiled version would mean
+    the first month compiles again (seconds) instead of running what set-up loaded."""
+    model = MarketModel(small("baseline", "agents.developers=2000", "agents.enterprises=200"), seed=5)
+    for _ in range(3):
+        model.step()
+    kernels = [
+        function
+        for module in (developer_kernel, enterprise_kernel)
+        for function in vars(module).values()
+        if hasattr(function, "signatures")
+    ]
+    assert len(kernels) == 11
+    for kernel in kernels:
+        assert len(kernel.signatures) == 1, kernel.__name__
 
 
 def test_without_numba_or_when_asked_the_numpy_rule_runs(monkeypatch):

@@ -15,6 +15,8 @@ model runs the numpy rule.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import weakref
 from typing import TYPE_CHECKING, Literal
@@ -367,3 +369,26 @@ def switches(population: DeveloperPopulation, n_vendors: int) -> tuple[np.ndarra
     left, joined = np.zeros(n_vendors), np.zeros(n_vendors)
     _switches(population.moved_from, population.vendor, population.weight, n_vendors, left, joined)
     return left, joined
+
+
+def with_no_rows(population, month):
+    """A copy of a population and its month with every per-agent array empty (views, nothing copied).
+
+    Running a month on it runs each compiled function once on arguments of the very types
+    the real month passes, and changes nothing: the way to load the kernels before timing.
+    """
+    empty = copy.copy(population)
+    for name, value in vars(population).items():
+        if isinstance(value, np.ndarray) and value.shape[:1] == (population.count,):
+            setattr(empty, name, value[:0])
+    empty.count = 0
+    return empty, dataclasses.replace(month, event_draws=month.event_draws[:0], choice_draws=month.choice_draws[:0])
+
+
+def load(population: DeveloperPopulation, month: DeveloperMonth) -> None:
+    """Load (or compile, the first time) every developers' kernel now, at set-up, not in the first step."""
+    empty, no_draws = with_no_rows(population, month)
+    n_sellers = month.offer.log_price.shape[0]
+    step(empty, no_draws)
+    tally(empty, n_sellers)
+    switches(empty, n_sellers - 1)

@@ -111,6 +111,11 @@ class DeveloperPopulation:
     def begin_month(self) -> None:
         self.moved_from.fill(NOT_ADOPTED)
 
+    def load_kernel(self, month: DeveloperMonth) -> None:
+        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        if self.kernel == "numba":
+            developer_kernel.load(self, month)
+
     def step_all(self, month: DeveloperMonth) -> None:
         """One month for every developer: `step_rows` on all rows, or its compiled twin."""
         if self.kernel == "numba":

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.developer_kernel import compiled
+from sim.model.developer_kernel import compiled, with_no_rows
 from sim.model.procurement import PRIVATE, vendor_terms
 from sim.scenario.calendar import DAYS_PER_MONTH
 
@@ -293,3 +293,10 @@ def step(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
         population.months_left,
         population.moved_from,
     )
+
+
+def load(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
+    """Load (or compile, the first time) every CIOs' kernel now, at set-up, not in the first step."""
+    empty, no_draws = with_no_rows(population, month)
+    step(empty, no_draws)
+    purchases(empty, month.offer, month.offer.trust.shape[0])

@@ -78,6 +78,11 @@ class EnterprisePopulation:
     def begin_month(self) -> None:
         self.moved_from.fill(NONE)
 
+    def load_kernel(self, month: EnterpriseMonth) -> None:
+        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        if self.kernel == "numba":
+            enterprise_kernel.load(self, month)
+
     def step_all(self, month: EnterpriseMonth) -> None:
         """One month for every CIO: `step_rows` on all rows, or its compiled twin."""
         if self.kernel == "numba":

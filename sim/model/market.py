@@ -98,6 +98,9 @@ class MarketModel(mesa.Model):
         if mode == "reference" or agent_views == "eager":
             self._create_agents()
         self._seed_initial_adopters()
+        if mode == "batched":
+            self.developers.load_kernel(self.developer_month)
+            self.enterprises.load_kernel(self.enterprise_month)
 
     # --- the Mesa agents: views of the population arrays -------------------------------------
 
