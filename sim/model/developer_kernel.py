@@ -2,8 +2,8 @@
 
 `DeveloperPopulation.step_rows` (numpy, over arrays) is the reference and the description of
 the rule; this module runs the same arithmetic, in the same order and at the same precision
-(float32 where the reference uses float32), for the whole population at once, several times
-faster at a million developers. It shares rather than rewrites what it can: the per-option
+(float32 where the reference uses float32), for the whole population at once, with a
+fraction of the CPU time at a million developers. It shares rather than rewrites what it can: the per-option
 utility terms (`developer_choice.option_terms`), the switching cost (`stay_bonus`), and the
 exponential of the logit weights, which is numpy's own: numpy's float32 exp is vectorised
 and not correctly rounded, so a compiled exp would differ from it in the last bit.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 Kernel = Literal["auto", "numba", "numpy"]
 KERNELS: tuple[Kernel, ...] = ("auto", "numba", "numpy")
 
-NOT_ADOPTED, EXITED = -1, -2  # as in developers.py, which imports this module only when it runs it
+NOT_ADOPTED, EXITED = -1, -2  # a developer's vendor before adopting and after leaving (developers.py)
 try:
     import numba
 except ImportError:  # not installed, or built for another numpy: the numpy rule runs

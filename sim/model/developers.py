@@ -1,9 +1,10 @@
 """The developer population: its state as arrays, and one month of its decisions.
 
-`step_rows` is the only implementation of a developer's monthly behaviour. The model runs
-it on every row at once; a DeveloperAgent's own `step()` runs it on its single row. Draws
-are made per month for the whole population before anyone acts, so both give identical
-results whatever the order agents act in.
+`step_rows` is the description of a developer's monthly behaviour. The model runs it on
+every row at once; a DeveloperAgent's own `step()` runs it on its single row. Draws are
+made per month for the whole population before anyone acts, so both give identical
+results whatever the order agents act in. `developer_kernel.py` runs the same rule
+compiled, for all rows at once, and is tested to give identical results.
 """
 
 from __future__ import annotations

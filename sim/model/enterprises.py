@@ -1,7 +1,8 @@
 """The enterprise population: CIOs' state as arrays, and one month of their decisions.
 
-As for developers, `step_rows` is the only implementation of a CIO's monthly behaviour,
-run on all rows by the model and on one row by an EnterpriseAgent's `step()`.
+As for developers, `step_rows` is the description of a CIO's monthly behaviour, run on all
+rows by the model and on one row by an EnterpriseAgent's `step()`; `enterprise_kernel.py`
+runs it compiled, tested to give identical results.
 """
 
 from __future__ import annotations
