@@ -36,20 +36,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
-def measure(developers: int, months: int, mode: str) -> dict:
+def measure(developers: int, months: int, mode: str, kernel: str = "auto") -> dict:
     """Build and run one model in this process; report times and peak RSS.
 
-    developers = 0 means the shipped baseline's own agent counts."""
+    developers = 0 means the shipped baseline's own agent counts. `kernel` chooses the
+    developers' month in the batched mode: numba (compiled) or numpy (the reference rule)."""
     began = time.perf_counter()
     import sim  # imported inside the timing so set-up includes nothing twice across configs
+    from sim.model.market import MarketModel
 
     counts = [f"agents.developers={developers}", f"agents.enterprises={max(1, developers // 10)}"] if developers else []
     scenario = sim.load_scenario(BASELINE, [*counts, f"months={months}"])
     imported = time.perf_counter()
-    model = sim.build_model(scenario, mode=mode)
-    built = time.perf_counter()
+    model = MarketModel(scenario, mode=mode, kernel=kernel)
+    built, cpu_before = time.perf_counter(), time.process_time()
     model.run()
-    stepped = time.perf_counter()
+    stepped, cpu_after = time.perf_counter(), time.process_time()
     views = len(model.agents)  # creates and registers every Mesa agent object (lazy until asked for)
     viewed = time.perf_counter()
     return {
@@ -58,15 +60,17 @@ def measure(developers: int, months: int, mode: str) -> dict:
         "developers": developers,
         "months": months,
         "mode": mode,
+        "kernel": model.developers.kernel,
         "import_s": imported - began,
         "setup_s": built - imported,
         "step_s": stepped - built,
+        "step_cpu_s": cpu_after - cpu_before,  # this process's own time: on a busy machine, the time on one core
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
 
 
-def in_fresh_process(developers: int, months: int, mode: str) -> dict:
-    command = [sys.executable, __file__, "--one", str(developers), str(months), mode]
+def in_fresh_process(developers: int, months: int, mode: str, kernel: str = "auto") -> dict:
+    command = [sys.executable, __file__, "--one", str(developers), str(months), mode, kernel]
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -88,14 +92,14 @@ def exponent(x: list[float], y: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--one", nargs=3, metavar=("N", "MONTHS", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("N", "MONTHS", "MODE", "KERNEL"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--reference-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--reference-months", type=int, default=2, help="months the slow reference mode runs")
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(int(args.one[0]), int(args.one[1]), args.one[2])))
+        print(json.dumps(measure(int(args.one[0]), int(args.one[1]), args.one[2], args.one[3])))
         return
     if args.quick:
         args.sizes, args.reference_sizes = [5_000, 20_000, 80_000], [5_000]
@@ -105,6 +109,7 @@ def main() -> None:
     table = Table(title="Batched mode: baseline vendors, enterprises = N/10, 36 monthly steps")
     for header in (
         "developers N",
+        "kernel",
         "set-up s",
         "step s",
         "dev agent-steps/s",
@@ -117,6 +122,7 @@ def main() -> None:
         agents = n + n // 10
         table.add_row(
             f"{n:,}",
+            r["kernel"],
             f"{r['setup_s']:.2f}",
             f"{r['step_s']:.2f}",
             f"{n * 36 / r['step_s'] / 1e6:.1f} M",

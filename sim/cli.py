@@ -1,33 +1,31 @@
 """The `sim` command: parses arguments and calls the stages; holds no model logic.
 
 Exit codes: 0 success, 1 targets missed, 2 bad input (scenario, --set, flags, output folder).
+
+Each command imports what it uses inside its own function: `sim validate` and `sim schema`
+then start without Mesa, pandas, Dask, SALib or matplotlib, and `sim run` without Dask.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 from rich.console import Console
 
-from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
-from sim.report.sweep_report import indices_table, save_sweep_report
-from sim.report.tables import print_result, targets_table, whatif_table
-from sim.report.targets import check_targets, load_targets
-from sim.report.whatif_report import save_whatif
-from sim.run import run
+from sim.report.outputs import OutputConflict
 from sim.scenario.calendar import month_at, month_index, parse_month
 from sim.scenario.loading import Problem, ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
-from sim.sweep.runner import preview, run_sweep
-from sim.sweep.sensitivity import analyze_sweep
-from sim.sweep.spec import Sweep, load_sweep
-from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
-from sim.whatif.changes import Changes, parse_changes
+from sim.whatif.changes import DEFAULT_REPLICATES
+
+if TYPE_CHECKING:
+    from sim.sweep.spec import Sweep
 
 BAD_INPUT = 2
 DEFAULT_TARGETS = Path("data/targets.yaml")
@@ -229,6 +227,10 @@ def _fail(console: Console, message: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.report.outputs import check_folder, default_folder, save_run
+    from sim.report.tables import print_result
+    from sim.run import run
+
     scenario = load_scenario(args.scenario, args.overrides)
     if args.seed is not None:
         if not 0 <= args.seed < 2**63:
@@ -265,6 +267,10 @@ def cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.report.tables import targets_table
+    from sim.report.targets import check_targets, load_targets
+    from sim.run import run
+
     scenario = load_scenario(args.scenario, args.overrides)
     if not args.targets.exists():
         return _fail(err, f"{args.targets}: targets file not found")
@@ -280,6 +286,11 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.report.tables import whatif_table
+    from sim.report.whatif_report import save_whatif
+    from sim.whatif.analysis import whatif
+    from sim.whatif.changes import Changes, parse_changes
+
     least = 1 if args.ensemble else 2
     if args.replicates is not None and args.replicates < least:
         return _fail(err, f"--replicates: expected at least {least}, got {args.replicates}")
@@ -321,6 +332,9 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.sweep.runner import run_sweep
+    from sim.sweep.spec import load_sweep
+
     for flag, value in (("--workers", args.workers), ("--batch", args.batch)):
         if value is not None and value < 1:
             return _fail(err, f"{flag}: expected at least 1, got {value}")
@@ -455,6 +469,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def _dry_run(sweep: Sweep, args: argparse.Namespace, out: Console) -> int:
+    from sim.sweep.runner import preview
+
     found = preview(sweep, args.out)
     plan = found.plan
     _say(out, f"{sweep.path}: ok")
@@ -479,6 +495,9 @@ def _value_range(values: list) -> str:
 
 
 def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.report.sweep_report import indices_table, save_sweep_report
+    from sim.sweep.sensitivity import analyze_sweep
+
     if not 0 < args.confidence < 1:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.95, got {args.confidence}")
     if args.resamples < 10:
@@ -519,8 +538,20 @@ COMMANDS = {
 }
 
 
+def _draw_to_files_only() -> None:
+    """The command line only writes figures to files; it never opens a window.
+
+    Set through the environment when matplotlib is not loaded yet (so that commands which
+    draw nothing never import it); worker processes inherit the setting.
+    """
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
+
+
 def main(argv: list[str] | None = None) -> int:
-    matplotlib.use("Agg")  # the command line only writes figures to files; never opens a window
+    _draw_to_files_only()
     args = _parser().parse_args(argv)
     width = None if sys.stdout.isatty() else 120  # tables in logs and pipes are not squeezed to 80 columns
     out, err = Console(width=width), Console(stderr=True, width=width)

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from tqdm import tqdm
-
-from sim.model.market import MarketModel, Mode
 from sim.provenance import scenario_hash, versions
-from sim.record.trajectories import Trajectories, record
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # imported where used: `import sim` then loads neither Mesa nor pandas
+    import pandas as pd
+
+    from sim.model.market import MarketModel, Mode
+    from sim.record.trajectories import Trajectories
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def _outside_family(scenario: Scenario) -> str | None:
 
 def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batched") -> MarketModel:
     """The Mesa model for a scenario, before its first step (for stepping by hand)."""
+    from sim.model.market import MarketModel
+
     return MarketModel(scenario, seed=seed, mode=mode)
 
 
@@ -81,6 +85,10 @@ def run(
     saving it and running it again reproduces this run exactly. `progress` shows a bar of
     months simulated (worth it in the slow reference mode or with millions of agents).
     """
+    from tqdm import tqdm
+
+    from sim.record.trajectories import record
+
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if seed is not None:

@@ -58,6 +58,39 @@ def can_self_host(size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTast
     return (np.asarray(size) >= tastes.self_host_min_size) & bool(np.isfinite(offer.open_quality))
 
 
+@dataclass(frozen=True)
+class OptionTerms:
+    """Every option's utility as price_coef * beta_i + taste_coef * gamma_i + constant, in float32.
+
+    Options are the API columns (sellers), then the self-hosting columns. A developer's
+    utility of option k is built in this order, rounding to float32 after each operation:
+    (price_coef[k] * beta_i) + (taste_coef[k] * gamma_i) + constant[k]. The numpy rule
+    below and the compiled one (developer_kernel.py) both read these terms.
+    """
+
+    price_coef: np.ndarray  # -log(price) per API option, -log(self-host cost) per hosting option
+    taste_coef: np.ndarray  # model quality per API option, the open-weight model's per hosting option
+    constant: np.ndarray  # ecosystem, service, appeal or effort; -inf where the option is not available
+
+
+def option_terms(offer: DeveloperOffer, tastes: DeveloperTastes) -> OptionTerms:
+    """The per-option terms of this month's utilities (hosting columns only mean anything
+    while an open-weight model exists)."""
+    api_common = (
+        tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service + offer.appeal
+    )
+    host_common = tastes.self_host_effort + tastes.reliability_weight * offer.log_iaas_service
+    return OptionTerms(
+        price_coef=np.concatenate([-offer.log_price, -offer.log_self_host_cost]).astype(np.float32),
+        taste_coef=np.concatenate([offer.quality, np.full(offer.log_price.shape[0], offer.open_quality)]).astype(
+            np.float32
+        ),
+        constant=np.concatenate(
+            [np.where(offer.active, api_common, -np.inf), np.where(offer.hosts, host_common, -np.inf)]
+        ).astype(np.float32),
+    )
+
+
 def vendor_utilities(
     beta: np.ndarray,
     gamma: np.ndarray,
@@ -72,29 +105,22 @@ def vendor_utilities(
     cannot self-host, whose self-hosting columns would all be -inf.
     """
     n_sellers = offer.log_price.shape[0]
-    api_common = (
-        tastes.ecosystem_weight * offer.ecosystem_share + tastes.reliability_weight * offer.log_service + offer.appeal
-    )
-    host_common = tastes.self_host_effort + tastes.reliability_weight * offer.log_iaas_service
+    terms = option_terms(offer, tastes)
     # Built option-major ([options, developers] in memory, returned transposed): the choice
     # reduces over options, which is then a pass over contiguous columns, several times faster.
     # float32 is ample for utilities of order 10 and halves the memory traffic.
     beta32, gamma32 = beta.astype(np.float32, copy=False), gamma.astype(np.float32, copy=False)
-    utilities = np.empty(((2 if hosting else 1) * n_sellers, beta.shape[0]), dtype=np.float32)
-    api = utilities[:n_sellers]
-    np.multiply.outer((-offer.log_price).astype(np.float32), beta32, out=api)
-    api += np.multiply.outer(offer.quality.astype(np.float32), gamma32)
-    api += np.where(offer.active, api_common, -np.inf)[:, None].astype(np.float32)
-    if not hosting:
-        return utilities.T
-    host = utilities[n_sellers:]
-    if np.isfinite(offer.open_quality):
-        np.multiply.outer((-offer.log_self_host_cost).astype(np.float32), beta32, out=host)
-        host += (np.float32(offer.open_quality) * gamma32)[None, :]
-        host += np.where(offer.hosts, host_common, -np.inf)[:, None].astype(np.float32)
-        host[:, size < tastes.self_host_min_size] = -np.inf
-    else:
-        host.fill(-np.inf)
+    columns = (2 if hosting else 1) * n_sellers
+    utilities = np.empty((columns, beta.shape[0]), dtype=np.float32)
+    np.multiply.outer(terms.price_coef[:columns], beta32, out=utilities)
+    utilities += np.multiply.outer(terms.taste_coef[:columns], gamma32)
+    utilities += terms.constant[:columns, None]
+    if hosting:
+        host = utilities[n_sellers:]
+        if np.isfinite(offer.open_quality):
+            host[:, size < tastes.self_host_min_size] = -np.inf
+        else:
+            host.fill(-np.inf)
     return utilities.T
 
 

@@ -1,9 +1,10 @@
 """The developer population: its state as arrays, and one month of its decisions.
 
-`step_rows` is the only implementation of a developer's monthly behaviour. The model runs
-it on every row at once; a DeveloperAgent's own `step()` runs it on its single row. Draws
-are made per month for the whole population before anyone acts, so both give identical
-results whatever the order agents act in.
+`step_rows` is the description of a developer's monthly behaviour. The model runs it on
+every row at once; a DeveloperAgent's own `step()` runs it on its single row. Draws are
+made per month for the whole population before anyone acts, so both give identical
+results whatever the order agents act in. `developer_kernel.py` runs the same rule
+compiled, for all rows at once, and is tested to give identical results.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model import developer_kernel
 from sim.model.adoption import adopts
 from sim.model.developer_choice import API_MODE, DeveloperOffer, DeveloperTastes, choose_option
 from sim.model.traits import draw, draw_size_biased
 from sim.scenario.schema import Developers
 
-NOT_ADOPTED = -1
-EXITED = -2
+NOT_ADOPTED = developer_kernel.NOT_ADOPTED  # -1
+EXITED = developer_kernel.EXITED  # -2
 
 Rows = slice | np.ndarray  # a contiguous block of the population, or chosen rows
 
@@ -54,8 +56,16 @@ class DeveloperMonth:
 class DeveloperPopulation:
     """State of every developer agent: tastes, size, vendor, mode (API or self-hosted) and tenure."""
 
-    def __init__(self, count: int, spec: Developers, rng: np.random.Generator, size_weighted: bool = True):
+    def __init__(
+        self,
+        count: int,
+        spec: Developers,
+        rng: np.random.Generator,
+        size_weighted: bool = True,
+        kernel: developer_kernel.Kernel = "auto",
+    ):
         self.count = count
+        self.kernel = developer_kernel.resolve(kernel)  # numba or numpy: the same results, at different speeds
         if size_weighted:
             self.size, relative_weight = draw_size_biased(spec.size, count, rng)
         else:
@@ -101,6 +111,18 @@ class DeveloperPopulation:
 
     def begin_month(self) -> None:
         self.moved_from.fill(NOT_ADOPTED)
+
+    def load_kernel(self, month: DeveloperMonth) -> None:
+        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        if self.kernel == "numba":
+            developer_kernel.load(self, month)
+
+    def step_all(self, month: DeveloperMonth) -> None:
+        """One month for every developer: `step_rows` on all rows, or its compiled twin."""
+        if self.kernel == "numba":
+            developer_kernel.step(self, month)
+        else:
+            self.step_rows(slice(0, self.count), month)
 
     def step_rows(self, rows: Rows, month: DeveloperMonth) -> None:
         """One month for the given developers: adopt, exit, or review and maybe switch.
@@ -152,6 +174,8 @@ class DeveloperPopulation:
 
     def tally(self, n_sellers: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts and their summed sizes per [seller, mode], in one pass each."""
+        if self.kernel == "numba":
+            return developer_kernel.tally(self, n_sellers)
         # option code 2 + seller + S * mode; the non-adopters' codes -2, -1 land in bins 0 and 1
         codes = self.vendor.astype(np.intp)
         codes += 2
@@ -163,6 +187,8 @@ class DeveloperPopulation:
 
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""
+        if self.kernel == "numba":
+            return developer_kernel.switches(self, n_vendors)
         movers = np.flatnonzero(self.moved_from >= 0)  # few: only this month's switchers
         weights = self.weight[movers]
         out = np.bincount(self.moved_from[movers], weights=weights, minlength=n_vendors)[:n_vendors]

@@ -1,7 +1,8 @@
 """The enterprise population: CIOs' state as arrays, and one month of their decisions.
 
-As for developers, `step_rows` is the only implementation of a CIO's monthly behaviour,
-run on all rows by the model and on one row by an EnterpriseAgent's `step()`.
+As for developers, `step_rows` is the description of a CIO's monthly behaviour, run on all
+rows by the model and on one row by an EnterpriseAgent's `step()`; `enterprise_kernel.py`
+runs it compiled, tested to give identical results.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model import developer_kernel, enterprise_kernel
 from sim.model.developers import Rows, absolute_rows
 from sim.model.procurement import PRIVATE, EnterpriseOffer, ProcurementTastes, bills, budget_fraction, choose_option
 from sim.model.traits import categorical, draw, draw_size_biased
 from sim.scenario.schema import Enterprises
 
-NONE = -1
+NONE = enterprise_kernel.NONE  # -1
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ class EnterprisePopulation:
         incumbency: np.ndarray,
         rng: np.random.Generator,
         size_weighted: bool = True,
+        kernel: developer_kernel.Kernel = "auto",
     ):
         self.count = count
+        self.kernel = developer_kernel.resolve(kernel)  # numba or numpy: the same results, at different speeds
         if size_weighted:
             self.size, relative_weight = draw_size_biased(spec.size, count, rng)
         else:
@@ -74,6 +78,18 @@ class EnterprisePopulation:
 
     def begin_month(self) -> None:
         self.moved_from.fill(NONE)
+
+    def load_kernel(self, month: EnterpriseMonth) -> None:
+        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        if self.kernel == "numba":
+            enterprise_kernel.load(self, month)
+
+    def step_all(self, month: EnterpriseMonth) -> None:
+        """One month for every CIO: `step_rows` on all rows, or its compiled twin."""
+        if self.kernel == "numba":
+            enterprise_kernel.step(self, month)
+        else:
+            self.step_rows(slice(0, self.count), month)
 
     def step_rows(self, rows: Rows, month: EnterpriseMonth) -> None:
         """One month for the given CIOs: adopt, or at renewal choose vendor and mode again."""
@@ -110,6 +126,8 @@ class EnterprisePopulation:
 
     def purchases(self, offer: EnterpriseOffer, n_vendors: int) -> Purchases:
         """What the adopted enterprises want to buy this month from each vendor, within their budgets."""
+        if self.kernel == "numba":
+            return enterprise_kernel.purchases(self, offer, n_vendors)
         rows = np.flatnonzero(self.vendor >= 0)
         vendor, mode = self.vendor[rows].astype(np.intp), self.mode[rows]
         wanted = bills(self.size[rows], offer, vendor)
@@ -129,11 +147,18 @@ class EnterprisePopulation:
         )
 
     def by_vendor_and_mode(self, n_vendors: int, values: np.ndarray) -> np.ndarray:
-        """Sum of `values` (e.g. self.weight) per [vendor, mode]."""
-        adopted = self.vendor >= 0
-        option = 2 * self.vendor[adopted].astype(np.int64) + self.mode[adopted]
-        totals = np.bincount(option, weights=values[adopted], minlength=2 * n_vendors)
-        return totals[: 2 * n_vendors].reshape(n_vendors, 2)
+        """Sum of `values` (e.g. self.weight) per [vendor, mode] of the adopted, in one pass.
+
+        Option code 3 + 2 * vendor + mode; those who have not adopted (vendor and mode -1)
+        land in bin 0 and are dropped, so each total adds the same values in the same order
+        as a sum over the adopted rows alone.
+        """
+        codes = self.vendor.astype(np.intp)
+        codes *= 2
+        codes += self.mode
+        codes += 3
+        totals = np.bincount(codes, weights=values, minlength=3 + 2 * n_vendors)
+        return totals[3 : 3 + 2 * n_vendors].reshape(n_vendors, 2)
 
     def adopters(self) -> int:
         """Number of adopted agents (not weighted)."""

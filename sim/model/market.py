@@ -26,6 +26,7 @@ from sim.model.adoption import adoption_hazard, market_potential
 from sim.model.agents import DeveloperAgent, EnterpriseAgent, LabAgent, VendorAgent
 from sim.model.demand import demand_multiplier, developer_tokens, usage_trend
 from sim.model.developer_choice import DeveloperOffer, DeveloperTastes
+from sim.model.developer_kernel import Kernel
 from sim.model.developers import DeveloperMonth, DeveloperPopulation
 from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
 from sim.model.events import Frictions, Market, apply_event
@@ -53,6 +54,11 @@ class MarketModel(mesa.Model):
     created, and registered with Mesa, the first time anyone asks for them: through
     `model.agents`, `model.agents_by_type`, `model.developer_agents` and the like. Pass
     `agent_views="eager"` to create them up front; the reference mode always does.
+
+    In the batched mode the developers' and the CIOs' months run compiled
+    with numba when it is installed (`kernel="auto"`, sim/model/developer_kernel.py and
+    enterprise_kernel.py), or as the numpy rule (`kernel="numpy"`): the same trajectories
+    either way, bit for bit.
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class MarketModel(mesa.Model):
         seed: int | None = None,
         mode: Mode = "batched",
         agent_views: Literal["lazy", "eager"] = "lazy",
+        kernel: Kernel = "auto",
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -83,14 +90,17 @@ class MarketModel(mesa.Model):
             self.events_by_month[month_index(scenario.start, event.date)].append(event)
 
         weighted = scenario.agents.sampling == "size_weighted"
-        self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng, weighted)
+        self.developers = DeveloperPopulation(scenario.agents.developers, dev, self.rng, weighted, kernel)
         self.enterprises = EnterprisePopulation(
-            scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted
+            scenario.agents.enterprises, ent, self.vendors.incumbency, self.rng, weighted, kernel
         )
         self._views: dict[str, list] | None = None
         if mode == "reference" or agent_views == "eager":
             self._create_agents()
         self._seed_initial_adopters()
+        if mode == "batched":
+            self.developers.load_kernel(self.developer_month)
+            self.enterprises.load_kernel(self.enterprise_month)
 
     # --- the Mesa agents: views of the population arrays -------------------------------------
 
@@ -225,8 +235,8 @@ class MarketModel(mesa.Model):
             self.agents_by_type[EnterpriseAgent].shuffle_do("step")
         else:
             self.labs.step_rows(slice(0, self.labs.count), self.lab_offer, self.month, self.vendor_left_labs())
-            self.developers.step_rows(slice(0, self.developers.count), self.developer_month)
-            self.enterprises.step_rows(slice(0, self.enterprises.count), self.enterprise_month)
+            self.developers.step_all(self.developer_month)
+            self.enterprises.step_all(self.enterprise_month)
 
     def vendor_left_labs(self) -> bool:
         """Whether a vendor some lab rents from has left the market (labs then re-split at once)."""

@@ -114,32 +114,50 @@ def budget_fraction(cost: np.ndarray, size: np.ndarray, budget: float) -> np.nda
     return np.minimum(1.0, np.divide(cap, cost, out=np.ones_like(cost), where=cost > 0))
 
 
+@dataclass(frozen=True)
+class VendorTerms:
+    """The parts of a CIO's utility that depend on the vendor only; `option_utilities` adds the rest."""
+
+    trust: np.ndarray  # w_trust * trust_j
+    integration: np.ndarray  # w_int * integration_j, for a CIO whose incumbent cloud is j
+    api: np.ndarray  # w_q * API model quality + w_service * log API service
+    private: np.ndarray | None  # private deployment's extras; None while no open-weight model exists
+
+
+def vendor_terms(offer: EnterpriseOffer, tastes: ProcurementTastes) -> VendorTerms:
+    """This month's per-vendor utility terms (the numpy rule and the compiled one both read them)."""
+    private = None
+    if offer.open_weights_exist:
+        private = (
+            tastes.private_preference
+            + tastes.quality * offer.private_quality
+            + tastes.own_model_edge * offer.owns_open_family
+            + tastes.service * offer.log_iaas_service
+        )
+    return VendorTerms(
+        trust=tastes.trust * offer.trust,
+        integration=tastes.integration * offer.integration,
+        api=tastes.quality * offer.api_quality + tastes.service * offer.log_api_service,
+        private=private,
+    )
+
+
 def option_utilities(
     incumbent: np.ndarray, sovereign: np.ndarray, size: np.ndarray, offer: EnterpriseOffer, tastes: ProcurementTastes
 ) -> np.ndarray:
     """Systematic utility of each (vendor, mode) option for each CIO, [cios, 2 * vendors]."""
     n, n_vendors = incumbent.shape[0], offer.trust.shape[0]
     bill = bills(size, offer)
-    vendor_part = tastes.trust * offer.trust
+    terms = vendor_terms(offer, tastes)
     is_incumbent = incumbent[:, None] == np.arange(n_vendors)[None, :]
-    base = vendor_part[None, :] + tastes.integration * offer.integration[None, :] * is_incumbent
-    api = (
-        base
-        + (tastes.quality * offer.api_quality + tastes.service * offer.log_api_service)[None, :]
-        - tastes.price * np.log(bill.api_cost)
-    )
+    base = terms.trust[None, :] + terms.integration[None, :] * is_incumbent
+    api = base + terms.api[None, :] - tastes.price * np.log(bill.api_cost)
     utilities = np.empty((n, 2 * n_vendors))
     utilities[:, API::2] = np.where(offer.active[None, :], api, -np.inf)
-    if offer.open_weights_exist:
-        private_extra = (
-            tastes.private_preference
-            + tastes.quality * offer.private_quality
-            + tastes.own_model_edge * offer.owns_open_family
-            + tastes.service * offer.log_iaas_service
-        )
+    if terms.private is not None:
         private = (
             base
-            + private_extra[None, :]
+            + terms.private[None, :]
             + tastes.sovereignty_bonus * sovereign[:, None]
             - tastes.price * np.log(bill.private_cost)
         )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from sim.report.charts import save_figure, shares_figure, streams_figure
 from sim.report.files import write_json, write_text
-from sim.report.summary import summarize
-from sim.run import RunResult
+
+if TYPE_CHECKING:
+    from sim.run import RunResult
 
 SUMMARY = "summary.json"
 
@@ -61,6 +62,11 @@ def resolved_yaml(result: RunResult) -> str:
 
 def save_run(result: RunResult, folder: Path) -> dict[str, Path]:
     """Write every output of a run; return what was written, by kind."""
+    # Imported here, not above: checking the output folder before a run needs neither
+    # matplotlib nor pandas, and the command line checks it before anything is simulated.
+    from sim.report.charts import save_figure, shares_figure, streams_figure
+    from sim.report.summary import summarize
+
     folder.mkdir(parents=True, exist_ok=True)
     written = {
         "trajectories": folder / "trajectories.csv",

@@ -24,11 +24,10 @@ from sim.provenance import versions
 from sim.run import run
 from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
-from sim.whatif.changes import Changes, parse_changes
+from sim.whatif.changes import DEFAULT_REPLICATES, Changes, parse_changes
 
 METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
 SHARE_METRICS = ("token_share", "revenue_share")
-DEFAULT_REPLICATES = 12
 
 if TYPE_CHECKING:
     from sim.whatif.ensemble import EnsembleWhatIfResult

@@ -23,6 +23,7 @@ from sim.scenario.schema import ALL_VENDORS, Scenario
 
 TARGETED = re.compile(r"^\s*(?P<who>[A-Za-z0-9_]+)\s*=\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
 UNTARGETED = re.compile(r"^\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
+DEFAULT_REPLICATES = 12  # paired replicates; here, beside the flags, so the command line reads it without SciPy
 
 
 @dataclass

@@ -1,0 +1,65 @@
+"""Each command loads only what it uses, so `sim validate` starts at once; the API stays whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+import sim
+
+HEAVY = ("mesa", "dask", "distributed", "SALib", "matplotlib")
+
+
+def modules_after(*argv: str) -> set[str]:
+    """Top-level packages loaded by a fresh interpreter that ran `sim ARGV...` (via the CLI's main)."""
+    program = (
+        "import json, sys\n"
+        "from sim.cli import main\n"
+        f"code = main({list(argv)!r})\n"
+        "sys.stdout.flush()\n"
+        "print('MODULES=' + json.dumps(sorted(sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES="))
+    return {name.split(".")[0] for name in json.loads(line.removeprefix("MODULES="))}
+
+
+@pytest.mark.parametrize("argv", [("validate", "scenarios/baseline.yaml"), ("schema",)], ids=["validate", "schema"])
+def test_validate_and_schema_load_no_model_sweep_or_chart_libraries(argv):
+    loaded = modules_after(*argv)
+    assert "sim" in loaded and "pydantic" in loaded, "the command ran"
+    assert not loaded & set(HEAVY), f"`sim {' '.join(argv)}` loaded {sorted(loaded & set(HEAVY))}"
+
+
+def test_run_loads_mesa_but_not_dask(tmp_path):
+    argv = ("run", "scenarios/baseline.yaml", "--set", "agents.developers=2000", "--set", "agents.enterprises=200")
+    loaded = modules_after(*argv, "--set", "months=3", "--quiet", "--out", str(tmp_path))
+    assert "mesa" in loaded and "matplotlib" in loaded, "the run built the model and drew its charts"
+    assert not loaded & {"dask", "distributed", "SALib"}
+
+
+def test_every_public_name_is_there_when_asked_for():
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None
+    assert set(sim.__all__) <= set(dir(sim))
+    assert sim.sweep.FunctionModel is not None, "subpackages stay reachable as attributes"
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        _ = sim.nonexistent
+
+
+def test_run_and_whatif_stay_functions_whatever_is_imported_first():
+    """Both names are also submodules; importing those submodules must not hide the functions."""
+    program = (
+        "import sim.whatif.analysis, sim.whatif.changes, sim.run, sim.cli\n"
+        "import sim\n"
+        "from sim import run, whatif\n"
+        "assert callable(sim.run) and callable(sim.whatif), (sim.run, sim.whatif)\n"
+        "assert run is sim.run and whatif is sim.whatif\n"
+        "assert sim.run.__module__ == 'sim.run' and sim.whatif.__module__ == 'sim.whatif.analysis'\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT)
