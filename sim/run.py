@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from sim.model.market import MarketModel, Mode
 from sim.provenance import scenario_hash, versions
+from sim.record.collector import market_datacollector
 from sim.record.trajectories import Trajectories, record
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
@@ -68,8 +69,14 @@ def _outside_family(scenario: Scenario) -> str | None:
 
 
 def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batched") -> MarketModel:
-    """The Mesa model for a scenario, before its first step (for stepping by hand)."""
-    return MarketModel(scenario, seed=seed, mode=mode)
+    """The Mesa model for a scenario, before its first step (for stepping by hand).
+
+    Its `datacollector` is the recorder's (sim/record/collector.py): after each month it
+    holds every vendor's token and revenue share and the market totals, for Mesa's tools.
+    """
+    model = MarketModel(scenario, seed=seed, mode=mode)
+    model.datacollector = market_datacollector(model.vendors.ids)
+    return model
 
 
 def run(
