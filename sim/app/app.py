@@ -32,7 +32,7 @@ from mesa.visualization.solara_viz import UserInputs
 
 from sim.app import charts
 from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
-from sim.app.levers import apply_levers, default_levers, model_params, whatif_changes
+from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
 from sim.app.scenarios import load_upload, shipped_scenarios
 from sim.app.widgets import FileChooser
 from sim.model.market import MarketModel
@@ -219,12 +219,10 @@ def Controls() -> None:
 @solara.component
 def Levers() -> None:
     with solara.Card("Levers (applied on Reset)"):
-        params = model_params(base.value, levers.value)
-        UserInputs(params, on_change=set_lever)
-        solara.Text(
-            " · ".join(f"{p['label']}: {levers.value[name]:.4g}" for name, p in params.items() if "min" in p),
-            style={"font-size": "0.85em", "color": "#555"},
-        )
+        UserInputs(model_params(base.value, levers.value), on_change=set_lever)
+        with solara.Column(gap="0px", style={"font-size": "0.85em", "color": "#555"}):
+            for lever in FIELD_LEVERS:
+                solara.Text(f"{lever.label} = {lever.path}: {levers.value[lever.name]:.4g}")
         if lever_problem.value:
             solara.Error(lever_problem.value, classes=["sim-lever-error"])
 
@@ -246,7 +244,7 @@ def Charts() -> None:
 @solara.component
 def Explore() -> None:
     solara.Title("sim: Explore")
-    with solara.Columns([2, 5]):
+    with solara.Columns([1, 2]):
         with solara.Column():
             ScenarioPicker()
             with solara.Card("Run"):
@@ -469,8 +467,8 @@ def Layout(children=None) -> None:
     current, pages = solara.use_route()
     router = solara.use_router()
     index = pages.index(current) if current in pages else 0
-    with solara.AppLayout(title="sim: AI cloud market", navigation=False):
-        with solara.AppBar(), solara.lab.Tabs(value=index, on_value=lambda i: router.push(route_path(pages[i]))):
+    with solara.AppLayout(title="sim: AI cloud market", navigation=False), solara.Column():
+        with solara.lab.Tabs(value=index, on_value=lambda i: router.push(route_path(pages[i])), align="center"):
             for page in pages:
                 solara.lab.Tab(page.label)
         solara.Column(children=children or [])

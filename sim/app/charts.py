@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from sim.record.collector import vendor_reporter_name
 from sim.report.charts import PANELS, mark_events
 from sim.report.colors import vendor_colors, vendor_names
-from sim.scenario.calendar import month_dates
+from sim.scenario.calendar import month_at, month_dates
 from sim.scenario.schema import Scenario
 
 MARKET_STREAMS = (
@@ -51,6 +51,12 @@ def _time_axis(ax: Axes, scenario: Scenario) -> None:
         tick.set_ha("right")
 
 
+def _within(scenario: Scenario) -> Scenario:
+    """The scenario with only the events inside its months (the rest would be drawn off the axes)."""
+    last = month_at(scenario.start, scenario.months - 1)
+    return scenario.model_copy(update={"events": [e for e in scenario.events if e.date <= last]})
+
+
 def shares_figure(frame: pd.DataFrame, scenario: Scenario) -> Figure:
     """Token share beside revenue share, month by month so far, with the scenario's events marked."""
     fig = Figure(figsize=(10.5, 3.8), layout="constrained")
@@ -69,7 +75,7 @@ def shares_figure(frame: pd.DataFrame, scenario: Scenario) -> Figure:
                 linewidth=1.8,
                 marker="." if len(dates) < 3 else None,
             )
-        mark_events(ax, scenario, label=metric == "token_share")
+        mark_events(ax, _within(scenario), label=metric == "token_share")
         ax.set_title(title, fontsize=11)
         ax.set_ylabel("share (%)")
         ax.set_ylim(0, 100)

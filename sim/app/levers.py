@@ -48,11 +48,11 @@ class FieldLever:
 
 
 FIELD_LEVERS = (
-    FieldLever("switching_cost", "developers.switching_cost", "Switching cost (utility, no lock-in)"),
-    FieldLever("lock_in_weight", "developers.lock_in.weight", "Lock-in: extra switching cost at full tenure"),
-    FieldLever("gpu_supply", "serving.max_gpu_growth", "GPU supply: fastest fleet growth a month"),
-    FieldLever("enterprise_adoption", "enterprises.adoption_rate", "Enterprise adoption a month (Bass p)"),
-    FieldLever("months", "months", "Months simulated", integer=True, cap=2.0),
+    FieldLever("switching_cost", "developers.switching_cost", "Switching cost"),
+    FieldLever("lock_in_weight", "developers.lock_in.weight", "Lock-in weight"),
+    FieldLever("gpu_supply", "serving.max_gpu_growth", "GPU supply (growth/month)"),
+    FieldLever("enterprise_adoption", "enterprises.adoption_rate", "Enterprise adoption", cap=10.0),
+    FieldLever("months", "months", "Months", integer=True, cap=2.0),
 )
 LEVERS_BY_NAME = {lever.name: lever for lever in FIELD_LEVERS}
 
@@ -87,9 +87,11 @@ def _slider(lever: FieldLever, scenario: Scenario, value: float) -> dict[str, An
     high = bounds.high if bounds.high is not None else max(lever.open_max * finite, low + 1.0)
     if lever.cap is not None:
         high = min(high, lever.cap * finite)
-    step = 1 if lever.integer else _round_step((high - low) / SLIDER_STEPS)
+    step = 1 if lever.integer else _step_through(finite, low, _round_step((high - low) / SLIDER_STEPS))
     kind = "SliderInt" if lever.integer else "SliderFloat"
     shown = min(max(value if math.isfinite(value) else high, low), high)
+    if lever.integer:
+        low, high, shown = int(low), int(high), int(shown)
     return {"type": kind, "label": lever.label, "value": shown, "min": low, "max": high, "step": step}
 
 
@@ -97,6 +99,20 @@ def _round_step(raw: float) -> float:
     """A readable step (1, 2 or 5 times a power of ten) no larger than `raw`."""
     power = 10 ** math.floor(math.log10(raw))
     return max(m * power for m in (1, 2, 5) if m * power <= raw)
+
+
+def _step_through(value: float, low: float, step: float) -> float:
+    """The step, made finer until the scenario's own value lies on the slider's grid.
+
+    A slider snaps to its grid at once; a value off the grid would be changed by merely
+    showing it, and Reset would then apply a change nobody made.
+    """
+    for _ in range(9):
+        ratio = (value - low) / step
+        if abs(ratio - round(ratio)) < 1e-6:
+            return step
+        step = float(f"{step / 10:.1g}")
+    return step
 
 
 def default_levers(scenario: Scenario) -> dict[str, Any]:
@@ -120,7 +136,7 @@ def model_params(scenario: Scenario, values: dict[str, Any]) -> dict[str, dict[s
         },
         "price_cut_percent": {
             "type": "SliderInt",
-            "label": "Price cut: how deep (%)",
+            "label": "Price cut %",
             "value": int(values["price_cut_percent"]),
             "min": 1,
             "max": MAX_CUT_PERCENT,
