@@ -113,8 +113,18 @@ def page(browser, app_url):
     context.close()
 
 
-def _shares_image(page) -> str:
-    return page.locator(".sim-shares-chart").first.get_attribute("src") or ""
+def _shares_chart(page) -> bytes:
+    """What the token share chart shows, as pixels (ECharts draws on a canvas)."""
+    chart = page.locator(".sim-shares-chart canvas").first
+    chart.wait_for()
+    return chart.screenshot()
+
+
+def _wait_for_change(page, before: bytes, timeout_s: float = 10.0) -> bytes:
+    deadline = time.monotonic() + timeout_s
+    while (after := _shares_chart(page)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return after
 
 
 def test_the_page_loads_with_no_console_error_and_no_request_beyond_this_machine(page):
@@ -126,10 +136,10 @@ def test_the_page_loads_with_no_console_error_and_no_request_beyond_this_machine
 
 
 def test_step_advances_the_month_label_and_redraws_the_chart(page):
-    before = _shares_image(page.page)
+    before = _shares_chart(page.page)
     page.page.get_by_role("button", name="Step").click()
     page.page.wait_for_selector(".sim-month:has-text('Month 1 of 12: 2024-01')")
-    assert _shares_image(page.page) != before
+    assert _wait_for_change(page.page, before) != before
     page.page.get_by_role("button", name="Step").click()
     page.page.wait_for_selector(".sim-month:has-text('Month 2 of 12: 2024-02')")
     assert page.page.locator(".sim-leaders").inner_text().count("leader:") == 2

@@ -34,7 +34,7 @@ from sim.app import charts
 from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
 from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
 from sim.app.scenarios import load_upload, shipped_scenarios
-from sim.app.widgets import FileChooser
+from sim.app.widgets import Echarts, FileChooser
 from sim.model.market import MarketModel
 from sim.run import build_model
 from sim.scenario.calendar import month_at
@@ -237,8 +237,13 @@ def Charts() -> None:
     with solara.Column(classes=["sim-leaders"], gap="0px"):
         for title, name, share in charts.leaders(frame, scenario):
             solara.Text(f"{title} leader: {name}, {100 * share:.1f} %")
-    solara.Image(charts.png(charts.shares_figure(frame, scenario)), classes=["sim-shares-chart"])
-    solara.Image(charts.png(charts.streams_figure(frame, scenario)), classes=["sim-streams-chart"])
+    with solara.Columns([1, 1]):
+        for option in charts.shares_options(frame, scenario):
+            Echarts.element(option=option, attributes={"class": "sim-shares-chart", "style": "height: 380px;"})
+    Echarts.element(
+        option=charts.streams_option(frame, scenario),
+        attributes={"class": "sim-streams-chart", "style": "height: 300px;"},
+    )
 
 
 @solara.component

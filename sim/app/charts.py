@@ -1,24 +1,23 @@
-"""The Explore page's charts, drawn from the model's Mesa DataCollector as the months go by.
+"""The Explore page's charts, from the model's Mesa DataCollector as the months go by.
 
-The x axis always spans the whole scenario, so each Step visibly extends the lines; events
-are marked as in the report charts (sim/report/charts.py). Figures are drawn without
-pyplot (no global state: the web server draws from several threads) and returned as PNG.
+They are ECharts options (drawn in the browser by the ECharts that solara-assets ships), so
+a Step sends a few numbers rather than a picture: drawing a PNG with matplotlib takes a
+few hundred milliseconds a month, more than a Step may. The x axis always spans the whole
+scenario, so each Step visibly extends the lines; events are marked as in the report
+charts. `png` draws the matplotlib figures of the reports (sweeps) for the page.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
-import matplotlib.dates as mdates
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.record.collector import vendor_reporter_name
-from sim.report.charts import PANELS, mark_events
+from sim.report.charts import PANELS
 from sim.report.colors import vendor_colors, vendor_names
-from sim.scenario.calendar import month_at, month_dates
+from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
 
 MARKET_STREAMS = (
@@ -26,7 +25,7 @@ MARKET_STREAMS = (
     ("iaas_revenue", "AI IaaS (GPU-hours)", "#e6550d"),
     ("paas_revenue", "AI PaaS (platform fees)", "#74c476"),
 )
-DPI = 80
+DPI = 90
 
 
 def png(fig: Figure) -> bytes:
@@ -36,70 +35,88 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _dates(frame: pd.DataFrame) -> list[dt.date]:
-    return [dt.date(int(d[:4]), int(d[5:7]), 1) for d in frame["date"]]
+def _labels(scenario: Scenario) -> list[str]:
+    return [month_at(scenario.start, i) for i in range(scenario.months)]
 
 
-def _time_axis(ax: Axes, scenario: Scenario) -> None:
-    span = month_dates(scenario.start, scenario.months)
-    ax.set_xlim(span[0], span[-1])
-    ax.grid(alpha=0.25)
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    for tick in ax.get_xticklabels():
-        tick.set_rotation(30)
-        tick.set_ha("right")
-
-
-def _within(scenario: Scenario) -> Scenario:
-    """The scenario with only the events inside its months (the rest would be drawn off the axes)."""
+def _events(scenario: Scenario) -> list[dict]:
+    """ECharts mark lines at the scenario's dated events (within its months), labelled by their notes."""
     last = month_at(scenario.start, scenario.months - 1)
-    return scenario.model_copy(update={"events": [e for e in scenario.events if e.date <= last]})
+    marks, seen = [], set()
+    for event in scenario.events:
+        if event.date > last or event.date in seen:
+            continue
+        seen.add(event.date)
+        text = event.note or f"{event.type} {getattr(event, 'vendor', '') or ''}".strip()
+        marks.append({"xAxis": event.date, "label": {"formatter": text[:32]}})
+    return marks
 
 
-def shares_figure(frame: pd.DataFrame, scenario: Scenario) -> Figure:
-    """Token share beside revenue share, month by month so far, with the scenario's events marked."""
-    fig = Figure(figsize=(10.5, 3.8), layout="constrained")
-    axes = fig.subplots(1, 2, sharex=True)
+def _padded(values, months: int) -> list[float | None]:
+    """A month-by-month series over the whole scenario: the months not yet simulated are gaps."""
+    data = [round(float(v), 3) for v in values]
+    return data + [None] * (months - len(data))
+
+
+def share_option(frame: pd.DataFrame, scenario: Scenario, metric: str, title: str, events: bool) -> dict:
+    """One share chart (ECharts option): a line per vendor over the whole span, events marked."""
     colors, names = vendor_colors(scenario), vendor_names(scenario)
-    dates = _dates(frame)
-    for ax, (metric, title) in zip(axes, PANELS, strict=True):
-        for vendor in scenario.vendors:
-            column = vendor_reporter_name(metric, vendor)
-            values = 100 * frame[column] if column in frame else []
-            ax.plot(
-                dates,
-                values,
-                color=colors[vendor],
-                label=names[vendor],
-                linewidth=1.8,
-                marker="." if len(dates) < 3 else None,
-            )
-        mark_events(ax, _within(scenario), label=metric == "token_share")
-        ax.set_title(title, fontsize=11)
-        ax.set_ylabel("share (%)")
-        ax.set_ylim(0, 100)
-        _time_axis(ax, scenario)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return fig
+    series = []
+    for vendor in scenario.vendors:
+        column = vendor_reporter_name(metric, vendor)
+        values = 100 * frame[column] if column in frame else []
+        series.append(
+            {
+                "name": names[vendor],
+                "type": "line",
+                "showSymbol": len(frame) < 3,
+                "color": colors[vendor],
+                "data": _padded(values, scenario.months),
+            }
+        )
+    if events and series:
+        series[0]["markLine"] = {
+            "symbol": "none",
+            "silent": True,
+            "lineStyle": {"type": "dotted", "color": "#999"},
+            "label": {"show": metric == "token_share", "position": "insideEndTop", "fontSize": 9, "color": "#666"},
+            "data": _events(scenario),
+        }
+    return {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 24, "type": "scroll"},
+        "grid": {"top": 70, "left": 45, "right": 15, "bottom": 30},
+        "xAxis": {"type": "category", "data": _labels(scenario)},
+        "yAxis": {"type": "value", "min": 0, "max": 100, "name": "share (%)"},
+        "series": series,
+    }
 
 
-def streams_figure(frame: pd.DataFrame, scenario: Scenario) -> Figure:
-    """The market's AI cloud revenue by stream (bn yuan a month), stacked."""
-    fig = Figure(figsize=(7, 3.0), layout="constrained")
-    ax = fig.subplots()
-    dates = _dates(frame)
-    bottom = pd.Series(0.0, index=frame.index)
+def shares_options(frame: pd.DataFrame, scenario: Scenario) -> list[dict]:
+    """Token share and revenue share, side by side; the scenario's events marked on both."""
+    return [share_option(frame, scenario, metric, title, events=True) for metric, title in PANELS]  # labels: left only
+
+
+def streams_option(frame: pd.DataFrame, scenario: Scenario) -> dict:
+    """The market's AI cloud revenue by stream (bn yuan a month), stacked bars."""
+    series = []
     for column, name, color in MARKET_STREAMS:
-        values = frame[column] / 1e9 if column in frame else 0.0 * bottom
-        ax.bar(dates, values, bottom=bottom, width=25, color=color, label=name, linewidth=0)
-        bottom = bottom + values
-    if dates:
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
-    ax.set_title("Market revenue by stream", fontsize=11)
-    ax.set_ylabel("bn yuan / month")
-    _time_axis(ax, scenario)
-    return fig
+        values = frame[column] / 1e9 if column in frame else []
+        series.append(
+            {"name": name, "type": "bar", "stack": "revenue", "color": color, "data": _padded(values, scenario.months)}
+        )
+    return {
+        "animation": False,
+        "title": {"text": "Market revenue by stream", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 24},
+        "grid": {"top": 60, "left": 50, "right": 15, "bottom": 30},
+        "xAxis": {"type": "category", "data": _labels(scenario)},
+        "yAxis": {"type": "value", "name": "bn yuan / month"},
+        "series": series,
+    }
 
 
 def leaders(frame: pd.DataFrame, scenario: Scenario) -> list[tuple[str, str, float]]:
