@@ -43,7 +43,7 @@ from sim.scenario.schema import Scenario
 from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
 from sim.whatif.changes import parse_changes
 
-PLAY_INTERVAL_S = 0.15
+PLAY_INTERVAL_S = 0.3  # a month every 0.3 s: slow enough to watch, and to press Pause
 MAX_REPLICATES = 200
 
 
