@@ -25,6 +25,7 @@ from sim.whatif.changes import Changes, parse_changes
 NO_CUT = "none"
 MAX_CUT_PERCENT = 99  # a cut is a fractional change > -1: below 100 %
 SLIDER_STEPS = 200  # a lever's range is split into about this many steps
+FINEST_STEP = 1e-6
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,19 @@ def _round_step(raw: float) -> float:
 
 
 def _step_through(value: float, low: float, step: float) -> float:
-    """The step, made finer until the scenario's own value lies on the slider's grid.
+    """The step, made finer (down to FINEST_STEP) until the scenario's own value lies on the slider's grid.
 
     A slider snaps to its grid at once; a value off the grid would be changed by merely
-    showing it, and Reset would then apply a change nobody made.
+    showing it, and Reset would then apply a change nobody made. The browser's slider
+    rounds to the decimals its step is written with, and writes steps below 1e-6 with an
+    exponent (no decimals at all): hence the floor.
     """
-    for _ in range(9):
-        ratio = (value - low) / step
+    candidates = [step] + [10.0**k for k in range(math.floor(math.log10(step)), round(math.log10(FINEST_STEP)) - 1, -1)]
+    for candidate in candidates:
+        ratio = (value - low) / candidate
         if abs(ratio - round(ratio)) < 1e-6:
-            return step
-        step = float(f"{step / 10:.1g}")
-    return step
+            return float(f"{candidate:.1g}")
+    return FINEST_STEP
 
 
 def default_levers(scenario: Scenario) -> dict[str, Any]:
