@@ -138,6 +138,8 @@ def test_the_page_loads_with_no_console_error_and_no_request_beyond_this_machine
     hosts = {urlparse(url).hostname for url in page.requests if urlparse(url).scheme in ("http", "https", "ws")}
     assert hosts <= LOCAL_HOSTS, f"requests to {hosts - LOCAL_HOSTS}"
     assert page.requests, "the page made no request at all: the check above would be empty"
+    levers = page.page.locator(".sim-lever-values").inner_text()  # showing a slider changes nothing
+    assert "enterprises.adoption_rate: 0.004309" in levers and "developers.switching_cost: 0.5" in levers
 
 
 def test_step_advances_the_month_label_and_redraws_the_chart(page):

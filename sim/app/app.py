@@ -220,7 +220,7 @@ def Controls() -> None:
 def Levers() -> None:
     with solara.Card("Levers (applied on Reset)"):
         UserInputs(model_params(base.value, levers.value), on_change=set_lever)
-        with solara.Column(gap="0px", style={"font-size": "0.85em", "color": "#555"}):
+        with solara.Column(gap="0px", classes=["sim-lever-values"], style={"font-size": "0.85em", "color": "#555"}):
             for lever in FIELD_LEVERS:
                 solara.Text(f"{lever.label} = {lever.path}: {levers.value[lever.name]:.4g}")
         if lever_problem.value:
