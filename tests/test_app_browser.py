@@ -221,3 +221,17 @@ def test_a_folder_that_is_not_a_sweep_is_a_message_and_nothing_is_written(page, 
     error.wait_for(timeout=30_000)
     assert "not a sweep output folder" in error.inner_text()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_running_whatif_shows_its_progress_and_cancel_stops_it(page):
+    page.page.get_by_role("tab", name="What-if").click()
+    replicates = page.page.get_by_label("Paired replicates")
+    replicates.fill("12")
+    replicates.press("Enter")
+    page.page.get_by_role("button", name="Run what-if").click()
+    page.page.locator(".sim-whatif-progress").wait_for(timeout=60_000)
+    page.page.wait_for_selector(".sim-whatif-progress:not(:has-text('paired runs: 0 %'))", timeout=60_000)
+    page.page.get_by_role("button", name="Cancel").click()
+    page.page.get_by_text("Cancelled.").wait_for(timeout=60_000)
+    assert page.page.locator(".sim-headline").count() == 0
+    assert page.page.get_by_role("button", name="Run what-if").is_enabled()
