@@ -6,6 +6,7 @@ test; each test opens its own page, that is its own session.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -17,9 +18,13 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import ROOT, SCENARIOS
+from dask.distributed import Client, LocalCluster
+
+from sim.sweep import run_sweep
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
+SMALL_GRID = ROOT / "tests" / "fixtures" / "sweeps" / "small_grid.yaml"
 CHROMIUM = Path(os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium"))
 READY_TIMEOUT_S = 90
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -235,3 +240,22 @@ def test_a_running_whatif_shows_its_progress_and_cancel_stops_it(page):
     page.page.get_by_text("Cancelled.").wait_for(timeout=60_000)
     assert page.page.locator(".sim-headline").count() == 0
     assert page.page.get_by_role("button", name="Run what-if").is_enabled()
+
+
+def test_a_finished_sweep_shows_its_indices_and_fan_charts_and_is_left_as_it_was(page, app_url, tmp_path):
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        done = run_sweep(SMALL_GRID, tmp_path / "small_grid", client=client, progress=False)
+    before = sorted(path.relative_to(done.folder) for path in done.folder.rglob("*"))
+    page.page.get_by_role("tab", name="Sweeps").click()
+    folder = page.page.get_by_label("Sweep folder")
+    folder.fill(str(done.folder))
+    page.page.get_by_role("button", name="Open").click()
+    page.page.locator(".sim-fan-chart").wait_for(timeout=60_000)
+    assert page.page.locator(".sim-indices-chart").count() == 1
+    assert sorted(path.relative_to(done.folder) for path in done.folder.rglob("*")) == before
+    assert page.errors == []
