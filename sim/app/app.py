@@ -449,8 +449,9 @@ def Sweeps() -> None:
         solara.Error(view.problem, classes=["sim-sweep-error"])
         return
     with solara.Column(classes=["sim-sweep-headline"], gap="4px"):
-        for line in [*view.headline, *view.notes] or ["No headline outcomes."]:
-            solara.Text(line)
+        solara.Text(f"Headline outcomes: {', '.join(view.headline) or 'none'}")
+        for note in view.notes:
+            solara.Text(f"note: {note}", style={"color": "#555"})
     if view.indices_chart:
         solara.Image(view.indices_chart, classes=["sim-indices-chart"])
     if view.fan_chart:
