@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import solara
 import solara.lab
@@ -94,7 +93,11 @@ def current_model() -> MarketModel:
 
 def pick(name: str) -> None:
     """Open a scenario from the list (shipped, given to `sim app`, or uploaded this session)."""
-    scenario = uploaded.value.get(name) or shipped(name)
+    try:
+        scenario = uploaded.value.get(name) or shipped(name)
+    except ScenarioError as error:
+        upload_problem.value = str(error)
+        return
     scenario_name.value = name
     base.value = scenario
     levers.value = default_levers(scenario)
@@ -393,6 +396,8 @@ class SweepView:
 def _figure_png(fig) -> bytes | None:
     if fig is None:
         return None
+    import matplotlib.pyplot as plt  # the report figures are pyplot's; only the Sweeps page needs it
+
     try:
         return charts.png(fig)
     finally:
