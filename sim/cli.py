@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_analyze(commands)
     _add_calibrate(commands)
+    _add_app(commands)
     return parser
 
 
@@ -197,6 +198,12 @@ def _add_analyze(commands) -> None:
     cmd.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for intervals (default 100)")
     cmd.add_argument("--out", type=Path, help="report folder (default <folder>/analysis/)")
     cmd.add_argument("--quiet", action="store_true", help="print only the report folder")
+
+
+def _add_app(commands) -> None:
+    cmd = commands.add_parser("app", help="the web app on this machine: explore, what-if and sweeps in a browser")
+    cmd.add_argument("scenario", type=Path, nargs="?", help="scenario to open first (default: scenarios/baseline.yaml)")
+    cmd.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
 
 
 def _add_overrides(command: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -515,6 +522,17 @@ def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Check the scenario like `sim validate`, then serve the app (its web framework is imported only here)."""
+    if not 1 <= args.port <= 65535:
+        return _fail(err, f"--port: expected a port from 1 to 65535, got {args.port}")
+    if args.scenario is not None:
+        load_scenario(args.scenario)
+    from sim.app.server import serve
+
+    return serve(args.scenario, args.port, lambda line: _say(out, line))
+
+
 def _month_in(scenario: Scenario, text: str) -> str:
     try:
         month = parse_month(text)
@@ -535,6 +553,7 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "analyze": cmd_analyze,
     "calibrate": cmd_calibrate,
+    "app": cmd_app,
 }
 
 

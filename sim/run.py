@@ -70,10 +70,17 @@ def _outside_family(scenario: Scenario) -> str | None:
 
 
 def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batched") -> MarketModel:
-    """The Mesa model for a scenario, before its first step (for stepping by hand)."""
-    from sim.model.market import MarketModel
+    """The Mesa model for a scenario, before its first step (for stepping by hand).
 
-    return MarketModel(scenario, seed=seed, mode=mode)
+    Its `datacollector` is the recorder's (sim/record/collector.py): after each month it
+    holds every vendor's token and revenue share and the market totals, for Mesa's tools.
+    """
+    from sim.model.market import MarketModel
+    from sim.record.collector import market_datacollector
+
+    model = MarketModel(scenario, seed=seed, mode=mode)
+    model.datacollector = market_datacollector(model.vendors.ids)
+    return model
 
 
 def run(

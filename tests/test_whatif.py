@@ -45,6 +45,26 @@ def test_results_are_identical_whatever_the_number_of_workers(scenario):
     pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
 
 
+class Stop(Exception):
+    """Raised by a progress callback to stop a what-if, as a web page's Cancel button does."""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_is_reported_after_each_pair_and_raising_from_it_stops_the_rest(scenario, workers):
+    seen: list[tuple[int, int]] = []
+    whatif(scenario, Changes(), replicates=3, workers=workers, progress=False, on_pair=lambda *p: seen.append(p))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+    def stop_after_first(done: int, total: int) -> None:
+        seen.append((done, total))
+        raise Stop
+
+    seen.clear()
+    with pytest.raises(Stop):
+        whatif(scenario, Changes(), replicates=6, workers=workers, progress=False, on_pair=stop_after_first)
+    assert seen == [(1, 6)]
+
+
 def test_pairing_makes_the_interval_on_a_small_change_much_narrower():
     """The same small change, judged by paired differences and by two independent samples."""
     result = whatif(

@@ -79,6 +79,7 @@ class MarketModel(mesa.Model):
         self.mode = mode
         self.month = 0
         self.ledger: list[MonthAccounts] = []
+        self.datacollector: mesa.DataCollector | None = None  # the recorder's, attached by sim.run.build_model
         self.vendors = VendorBook(scenario)
         self.families = FamilyBook(scenario)
         self.labs = LabPopulation(scenario)
@@ -206,6 +207,8 @@ class MarketModel(mesa.Model):
         )
         self.ledger.append(accounts)
         self._feed_back(accounts)
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
         if self.month + 1 >= self.spec.months:
             self.running = False
 

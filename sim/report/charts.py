@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from sim.report.colors import vendor_colors, vendor_names
 from sim.report.files import write_atomically
 from sim.run import RunResult
+from sim.scenario.schema import Scenario
 
 PANELS = (
     ("token_share", "Token share (external model-API tokens)"),
@@ -25,10 +26,10 @@ def _as_dates(labels) -> list[dt.date]:
     return [dt.date(int(d[:4]), int(d[5:7]), 1) for d in labels]
 
 
-def mark_events(ax: Axes, result: RunResult, label: bool) -> None:
+def mark_events(ax: Axes, scenario: Scenario, label: bool) -> None:
     """A dotted line at each dated event; the first event of each month is labelled once."""
     seen: set[str] = set()
-    for event in result.scenario.events:
+    for event in scenario.events:
         when = dt.date(int(event.date[:4]), int(event.date[5:7]), 1)
         ax.axvline(when, color="0.6", linestyle=":", linewidth=0.9, zorder=0)
         if label and event.date not in seen:
@@ -55,7 +56,7 @@ def share_panel(ax: Axes, result: RunResult, metric: str, title: str, events: bo
     for vendor in table.columns:
         ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=names[vendor], linewidth=1.8)
     if events:
-        mark_events(ax, result, label=metric == "token_share")
+        mark_events(ax, result.scenario, label=metric == "token_share")
     ax.set_title(title, fontsize=11)
     ax.set_ylabel("share (%)")
     ax.set_ylim(0, min(100.0, 100 * float(table.max().max()) * 1.2 + 2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,30 +51,53 @@ def _pair(job: tuple[Scenario, Scenario, int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_pairs(
-    baseline: Scenario, variant: Scenario, seeds: list[int], workers: int | None = None, progress: bool = True
+    baseline: Scenario,
+    variant: Scenario,
+    seeds: list[int],
+    workers: int | None = None,
+    progress: bool = True,
+    on_pair: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Both sides for every seed, as [replicate, metric, month, vendor]; same result for any worker count."""
-    return run_jobs([(baseline, variant, seed) for seed in seeds], workers, progress)
+    """Both sides for every seed, as [replicate, metric, month, vendor]; same result for any worker count.
+
+    `on_pair(done, total)` is called after each pair (a web page's progress bar); an
+    exception it raises stops the work: pairs not yet started are cancelled.
+    """
+    return run_jobs([(baseline, variant, seed) for seed in seeds], workers, progress, on_pair)
 
 
 def run_jobs(
-    jobs: list[tuple[Scenario, Scenario, int]], workers: int | None = None, progress: bool = True
+    jobs: list[tuple[Scenario, Scenario, int]],
+    workers: int | None = None,
+    progress: bool = True,
+    on_pair: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of every (baseline, variant, seed) job, as [job, metric, month, vendor], in job order."""
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     bar = tqdm(total=len(jobs), desc="paired runs", unit="pair", disable=not progress)
-    if workers == 1:
-        pairs = []
-        for job in jobs:
-            pairs.append(_pair(job))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            pairs = []
-            for pair in pool.map(_pair, jobs):
-                pairs.append(pair)
-                bar.update()
-    bar.close()
+
+    def done(pair: tuple[np.ndarray, np.ndarray]) -> None:
+        pairs.append(pair)
+        bar.update()
+        if on_pair is not None:
+            on_pair(len(pairs), len(jobs))
+
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    try:
+        if workers == 1:
+            for job in jobs:
+                done(_pair(job))
+        else:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_pair, job) for job in jobs]
+                try:
+                    for future in futures:
+                        done(future.result())
+                finally:
+                    for future in futures:
+                        future.cancel()
+    finally:
+        bar.close()
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
@@ -199,6 +223,7 @@ def whatif(
     progress: bool = True,
     ensemble: str | Path | pd.DataFrame | None = None,
     sets: int | None = None,
+    on_pair: Callable[[int, int], None] | None = None,
 ) -> WhatIfResult | EnsembleWhatIfResult:
     """Run the scenario and its changed copy as paired replicates; summarise the differences.
 
@@ -209,6 +234,7 @@ def whatif(
     Replicates run in worker processes started fresh (multiprocessing "spawn"), so a script
     that calls this must keep its top-level code under `if __name__ == "__main__":`, as
     with any Python process pool; notebooks need nothing. `workers=1` runs in-process.
+    `on_pair(done, total)` reports progress; an exception it raises cancels the rest.
     """
     if ensemble is not None:
         from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, ensemble_whatif, read_ensemble
@@ -218,13 +244,14 @@ def whatif(
         return ensemble_whatif(
             scenario, changes, table, source=source, sets=sets,
             replicates=replicates or DEFAULT_ENSEMBLE_REPLICATES, workers=workers, progress=progress,
+            on_pair=on_pair,
         )  # fmt: skip
     replicates = replicates or DEFAULT_REPLICATES
     if replicates < 2:
         raise ValueError("replicates must be at least 2 for a confidence interval")
     baseline, variant = parse_changes(scenario, changes)
     seeds = replicate_seeds(baseline, replicates)
-    base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress)
+    base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress, on_pair)
     labels = [month_at(baseline.start, i) for i in range(baseline.months)]
     table = summarize(base_runs, variant_runs, labels, list(baseline.vendors), confidence)
     return WhatIfResult(

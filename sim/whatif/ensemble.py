@@ -10,6 +10,7 @@ When fewer than `DECIDED` of the sets agree, the headline says the figures do no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def ensemble_whatif(
     replicates: int = DEFAULT_ENSEMBLE_REPLICATES,
     workers: int | None = None,
     progress: bool = True,
+    on_pair: Callable[[int, int], None] | None = None,
 ) -> EnsembleWhatIfResult:
     """Run the what-if under each plausible set with paired replicates; summarise across sets."""
     if replicates < 1:
@@ -154,7 +156,7 @@ def ensemble_whatif(
     first = pairs[0][0]
     seeds = [first.seed + r for r in range(replicates)]
     jobs = [(base, variant, seed) for base, variant in pairs for seed in seeds]
-    base_runs, variant_runs = run_jobs(jobs, workers, progress)
+    base_runs, variant_runs = run_jobs(jobs, workers, progress, on_pair)
     shape = (len(pairs), replicates, *base_runs.shape[1:])
     base_means = base_runs.reshape(shape).mean(axis=1)
     variant_means = variant_runs.reshape(shape).mean(axis=1)

@@ -1,0 +1,492 @@
+"""sim's web app: Explore a scenario month by month, ask a What-if, open a finished Sweep.
+
+Start it with `sim app [SCENARIO] [--port 8765]` (or `make app`); it serves on 127.0.0.1
+only and loads nothing from outside the machine (docs/app.md). The pages:
+
+- Explore: pick a shipped scenario or upload one, move the levers (Mesa `model_params`
+  built from the schema, sim/app/levers.py), then Step / Play / Run to end / Reset; charts
+  come from the model's Mesa DataCollector.
+- What-if: the changes of `sim whatif`, paired replicates in the background with a
+  progress bar and Cancel, the difference chart, headlines and the report files.
+- Sweeps: a finished sweep folder's sensitivity indices and fan charts.
+
+Long work runs in solara tasks (threads), so the page stays responsive; bad input is a
+message on the page and the server keeps serving. Nothing is written except temporary
+files, removed after use.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import solara
+import solara.lab
+from mesa.visualization.solara_viz import UserInputs
+
+from sim.app import charts
+from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
+from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
+from sim.app.scenarios import load_upload, shipped_scenarios
+from sim.app.widgets import Echarts, FileChooser
+from sim.model.market import MarketModel
+from sim.run import build_model
+from sim.scenario.calendar import month_at
+from sim.scenario.loading import ScenarioError, load_scenario
+from sim.scenario.schema import Scenario
+from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
+from sim.whatif.changes import parse_changes
+
+PLAY_INTERVAL_S = 0.3  # a month every 0.3 s: slow enough to watch, and to press Pause
+MAX_REPLICATES = 200
+
+
+# --- the scenarios on offer ----------------------------------------------------------------
+
+
+def _shipped_folder() -> Path:
+    return Path(os.environ.get(SCENARIOS_ENV, "scenarios"))
+
+
+def catalogue() -> dict[str, Path]:
+    """Scenario files to pick from: the one `sim app` was given first, then the shipped ones."""
+    folder = _shipped_folder()
+    files = shipped_scenarios(folder) if folder.is_dir() else {}
+    chosen = os.environ.get(SCENARIO_ENV)
+    if chosen:
+        files = {Path(chosen).name: Path(chosen), **{k: v for k, v in files.items() if k != Path(chosen).name}}
+    return files
+
+
+@cache
+def shipped(name: str) -> Scenario:
+    return load_scenario(catalogue()[name])
+
+
+CATALOGUE_NAMES = list(catalogue())
+FIRST = shipped(CATALOGUE_NAMES[0])
+
+# Per browser session (solara keeps a reactive's value per session).
+scenario_name = solara.reactive(CATALOGUE_NAMES[0])
+uploaded: solara.Reactive[dict[str, Scenario]] = solara.reactive({})
+base = solara.reactive(FIRST)  # the picked scenario, as validated
+levers = solara.reactive(default_levers(FIRST))
+explored = solara.reactive(FIRST)  # the picked scenario with the levers applied at the last Reset
+model: solara.Reactive[MarketModel | None] = solara.reactive(None)
+tick = solara.reactive(0)  # bumped after each step: the charts redraw
+lever_problem = solara.reactive("")
+upload_problem = solara.reactive("")
+upload_note = solara.reactive("")
+
+
+def current_model() -> MarketModel:
+    """This session's model, built on first use."""
+    if model.value is None:
+        model.value = build_model(explored.value)
+    return model.value
+
+
+def pick(name: str) -> None:
+    """Open a scenario from the list (shipped, given to `sim app`, or uploaded this session)."""
+    try:
+        scenario = uploaded.value.get(name) or shipped(name)
+    except ScenarioError as error:
+        upload_problem.value = str(error)
+        return
+    scenario_name.value = name
+    base.value = scenario
+    levers.value = default_levers(scenario)
+    lever_problem.value = ""
+    whatif_form.value = default_form(scenario)
+    reset_to(scenario)
+
+
+def reset_to(scenario: Scenario) -> None:
+    for task in (play, run_to_end):
+        if task.pending:
+            task.cancel()
+    explored.value = scenario
+    model.value = build_model(scenario)
+    tick.value += 1
+
+
+def on_upload(chosen: dict) -> None:
+    """Validate an uploaded file like `sim validate`; on success it joins the list and opens."""
+    if not chosen:
+        return
+    try:
+        scenario = load_upload(chosen.get("name"), chosen.get("text", "").encode("utf-8"), _shipped_folder())
+    except ScenarioError as error:
+        upload_problem.value = str(error)
+        upload_note.value = ""
+        return
+    name = f"{chosen.get('name') or 'upload.yaml'} (uploaded)"
+    uploaded.value = {**uploaded.value, name: scenario}
+    upload_problem.value = ""
+    upload_note.value = f"{chosen.get('name')}: ok"
+    pick(name)
+
+
+def set_lever(name: str, value) -> None:
+    """Move a lever; check at once that the combination is possible (it applies on Reset)."""
+    values = {**levers.value, name: value}
+    levers.value = values
+    try:
+        apply_levers(base.value, values)
+        lever_problem.value = ""
+    except ScenarioError as error:
+        lever_problem.value = str(error)
+
+
+def reset() -> None:
+    """A new model from the picked scenario and the levers; an impossible combination changes nothing."""
+    try:
+        scenario = apply_levers(base.value, levers.value)
+    except ScenarioError as error:
+        lever_problem.value = str(error)
+        return
+    lever_problem.value = ""
+    reset_to(scenario)
+
+
+def step() -> None:
+    current = current_model()
+    if current.running:
+        current.step()
+        tick.value += 1
+
+
+@solara.lab.task
+def play() -> None:
+    """Step month by month until the end or Pause, redrawing after each month."""
+    current = current_model()
+    while current.running and play.is_current():
+        started = time.perf_counter()
+        current.step()
+        tick.value += 1
+        time.sleep(max(0.0, PLAY_INTERVAL_S - (time.perf_counter() - started)))
+
+
+@solara.lab.task
+def run_to_end() -> None:
+    """Step through the remaining months at full speed, then draw once."""
+    current = current_model()
+    while current.running and run_to_end.is_current():
+        current.step()
+    tick.value += 1
+
+
+def month_label(current: MarketModel) -> str:
+    months = current.spec.months
+    done = len(current.ledger)
+    if done == 0:
+        return f"Month 0 of {months}: not started (first month {current.spec.start})"
+    return f"Month {done} of {months}: {month_at(current.spec.start, done - 1)}"
+
+
+# --- Explore -------------------------------------------------------------------------------
+
+
+@solara.component
+def ScenarioPicker() -> None:
+    names = [*catalogue(), *uploaded.value]
+    with solara.Card("Scenario"):
+        solara.Select("Scenario", values=names, value=scenario_name.value, on_value=pick)
+        solara.Text("Or upload a scenario file (validated like sim validate):")
+        FileChooser.element(on_chosen=on_upload)
+        if upload_problem.value:
+            solara.Error(upload_problem.value, classes=["sim-upload-error"])
+        elif upload_note.value:
+            solara.Success(upload_note.value)
+
+
+@solara.component
+def Controls() -> None:
+    current = current_model()
+    busy = play.pending or run_to_end.pending
+    with solara.Row(classes=["sim-controls"], style={"flex-wrap": "wrap"}):
+        solara.Button("Reset", color="primary", on_click=reset, disabled=run_to_end.pending)
+        if play.pending:
+            solara.Button("Pause", color="primary", on_click=play.cancel)
+        else:
+            solara.Button("Play", color="primary", on_click=play, disabled=busy or not current.running)
+        solara.Button("Step", color="primary", on_click=step, disabled=busy or not current.running)
+        solara.Button("Run to end", color="primary", on_click=run_to_end, disabled=busy or not current.running)
+
+
+@solara.component
+def Levers() -> None:
+    with solara.Card("Levers (applied on Reset)"):
+        UserInputs(model_params(base.value, levers.value), on_change=set_lever)
+        with solara.Column(gap="0px", classes=["sim-lever-values"], style={"font-size": "0.85em", "color": "#555"}):
+            for lever in FIELD_LEVERS:
+                solara.Text(f"{lever.label} = {lever.path}: {levers.value[lever.name]:.4g}")
+        if lever_problem.value:
+            solara.Error(lever_problem.value, classes=["sim-lever-error"])
+
+
+@solara.component
+def Charts() -> None:
+    tick.use_value()
+    current = current_model()
+    frame = current.datacollector.get_model_vars_dataframe()
+    scenario = current.spec
+    solara.Text(month_label(current), classes=["sim-month"], style={"font-size": "1.4em", "font-weight": "bold"})
+    with solara.Column(classes=["sim-leaders"], gap="0px"):
+        for title, name, share in charts.leaders(frame, scenario):
+            solara.Text(f"{title} leader: {name}, {100 * share:.1f} %")
+    with solara.Columns([1, 1]):
+        for option in charts.shares_options(frame, scenario):
+            Echarts.element(option=option, attributes={"class": "sim-shares-chart", "style": "height: 380px;"})
+    Echarts.element(
+        option=charts.streams_option(frame, scenario),
+        attributes={"class": "sim-streams-chart", "style": "height: 300px;"},
+    )
+
+
+@solara.component
+def Explore() -> None:
+    solara.Title("sim: Explore")
+    with solara.Columns([1, 2]):
+        with solara.Column():
+            ScenarioPicker()
+            with solara.Card("Run"):
+                Controls()
+            Levers()
+        with solara.Column():
+            Charts()
+
+
+# --- What-if -------------------------------------------------------------------------------
+
+
+class Cancelled(Exception):
+    """Raised from the progress callback when the user presses Cancel."""
+
+
+@dataclass(frozen=True)
+class WhatIfView:
+    headlines: list[str]
+    chart: bytes
+    files: dict[str, bytes] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@solara.lab.task
+def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
+    """Paired replicates on all cores; progress after each pair; Cancel stops the pairs not started."""
+    from sim.report.whatif_report import save_whatif
+
+    started = time.perf_counter()
+
+    def on_pair(done: int, total: int) -> None:
+        run_whatif.progress = 100 * done / total
+        if not run_whatif.is_current():
+            raise Cancelled
+
+    result = whatif(scenario, whatif_changes(**form), replicates, progress=False, on_pair=on_pair)
+    with tempfile.TemporaryDirectory(prefix="sim-whatif-") as folder:
+        written = save_whatif(result, Path(folder))
+        files = {path.name: path.read_bytes() for path in written.values()}
+    return WhatIfView(result.headlines(), files["whatif.png"], files, time.perf_counter() - started)
+
+
+def default_form(scenario: Scenario) -> dict[str, str]:
+    """A price cut by every vendor half-way through: a question that always fits the scenario."""
+    middle = month_at(scenario.start, scenario.months // 2)
+    return {"price_cut": f"all=50%@{middle}", "capacity_cap": "", "switching_cost": "", "sets": ""}
+
+
+whatif_form = solara.reactive(default_form(FIRST))
+replicates = solara.reactive(DEFAULT_REPLICATES)
+whatif_problem = solara.reactive("")
+
+
+def start_whatif() -> None:
+    """Check the changes at once (a clear message, nothing started); then run in the background."""
+    form = whatif_form.value
+    if not 2 <= replicates.value <= MAX_REPLICATES:
+        whatif_problem.value = f"Replicates: expected 2 to {MAX_REPLICATES}, got {replicates.value}"
+        return
+    try:
+        parse_changes(base.value, whatif_changes(**form))
+    except ScenarioError as error:
+        whatif_problem.value = str(error)
+        return
+    whatif_problem.value = ""
+    run_whatif(base.value, form, replicates.value)
+
+
+@solara.component
+def WhatIfForm() -> None:
+    form = whatif_form.value
+
+    def edit(name: str):
+        return lambda value: whatif_form.set({**whatif_form.value, name: value})
+
+    scenario = base.value
+    with solara.Card(f"What if, against {scenario_name.value}"):
+        solara.Text(
+            f"{scenario.start} to {month_at(scenario.start, scenario.months - 1)}, "
+            f"{scenario.agents.developers:,} developer and {scenario.agents.enterprises:,} enterprise agents. "
+            "Each field takes what the sim whatif flag of the same name takes; leave it empty for no change."
+        )
+        solara.InputText("--price-cut WHO=PCT%@YYYY-MM", value=form["price_cut"], on_value=edit("price_cut"))
+        solara.InputText("--capacity-cap WHO=PCT%@YYYY-MM", value=form["capacity_cap"], on_value=edit("capacity_cap"))
+        solara.InputText("--switching-cost PCT%@YYYY-MM", value=form["switching_cost"], on_value=edit("switching_cost"))
+        solara.InputTextArea("--set PATH=VALUE (one a line)", value=form["sets"], on_value=edit("sets"), rows=2)
+        solara.InputInt("Paired replicates", value=replicates.value, on_value=replicates.set)
+        with solara.Row():
+            solara.Button("Run what-if", color="primary", on_click=start_whatif, disabled=run_whatif.pending)
+            solara.Button("Cancel", on_click=run_whatif.cancel, disabled=not run_whatif.pending)
+        if whatif_problem.value:
+            solara.Error(whatif_problem.value, classes=["sim-whatif-error"])
+
+
+@solara.component
+def WhatIfAnswer() -> None:
+    if run_whatif.pending:
+        progress = run_whatif.progress
+        solara.ProgressLinear(value=progress if progress is not None else True)
+        solara.Text(f"paired runs: {progress or 0:.0f} % done", classes=["sim-whatif-progress"])
+    elif run_whatif.cancelled:
+        solara.Warning("Cancelled.")
+    elif run_whatif.error:
+        solara.Error(f"The what-if failed: {run_whatif.exception}")
+    view = run_whatif.value if run_whatif.finished else None
+    if view is None:
+        return
+    with solara.Column(classes=["sim-headlines"], gap="4px"):
+        for line in view.headlines:
+            solara.Text(line, classes=["sim-headline"])
+    solara.Text(f"{view.seconds:.1f} s")
+    with solara.Row():
+        for name, data in view.files.items():
+            solara.FileDownload(data, filename=name, label=f"Download {name}")
+    solara.Image(view.chart, classes=["sim-whatif-chart"])
+
+
+@solara.component
+def WhatIf() -> None:
+    solara.Title("sim: What-if")
+    with solara.Columns([1, 2]):
+        WhatIfForm()
+        with solara.Column():
+            WhatIfAnswer()
+
+
+# --- Sweeps --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepView:
+    problem: str = ""
+    headline: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    indices: pd.DataFrame | None = None
+    indices_chart: bytes | None = None
+    fan_chart: bytes | None = None
+
+
+def _figure_png(fig) -> bytes | None:
+    if fig is None:
+        return None
+    import matplotlib.pyplot as plt  # the report figures are pyplot's; only the Sweeps page needs it
+
+    try:
+        return charts.png(fig)
+    finally:
+        plt.close(fig)
+
+
+@solara.lab.task
+def open_sweep(folder: str) -> SweepView:
+    """Analyse a finished sweep in memory (nothing written into its folder)."""
+    from sim.report.sweep_report import fan_figure, indices_figure
+    from sim.sweep.sensitivity import analyze_sweep
+
+    try:
+        analysis = analyze_sweep(folder)
+    except ScenarioError as error:
+        return SweepView(problem=str(error))
+    except (OSError, ValueError, KeyError) as error:
+        return SweepView(problem=f"{folder}: cannot read this sweep ({type(error).__name__}: {error})")
+    return SweepView(
+        headline=analysis.headline,
+        notes=analysis.notes,
+        indices=analysis.indices,
+        indices_chart=_figure_png(indices_figure(analysis)) if not analysis.indices.empty else None,
+        fan_chart=_figure_png(fan_figure(analysis)),
+    )
+
+
+sweep_folder = solara.reactive("")
+
+
+def finished_sweeps() -> list[str]:
+    runs = Path(os.environ.get(RUNS_ENV, "runs"))
+    return sorted(str(path.parent) for path in runs.glob("*/manifest.json")) if runs.is_dir() else []
+
+
+@solara.component
+def Sweeps() -> None:
+    solara.Title("sim: Sweeps")
+    found = finished_sweeps()
+    with solara.Card("Open a finished sweep (the output folder of `sim sweep`)"):
+        if found:
+            solara.Select("Sweeps found under runs/", values=found, value=None, on_value=sweep_folder.set)
+        solara.InputText("Sweep folder", value=sweep_folder.value, on_value=sweep_folder.set, continuous_update=True)
+        solara.Button(
+            "Open", color="primary", on_click=lambda: open_sweep(sweep_folder.value), disabled=open_sweep.pending
+        )
+    if open_sweep.pending:
+        solara.ProgressLinear(True)
+        return
+    view = open_sweep.value if open_sweep.finished else None
+    if view is None:
+        return
+    if view.problem:
+        solara.Error(view.problem, classes=["sim-sweep-error"])
+        return
+    with solara.Column(classes=["sim-sweep-headline"], gap="4px"):
+        solara.Text(f"Headline outcomes: {', '.join(view.headline) or 'none'}")
+        for note in view.notes:
+            solara.Text(f"note: {note}", style={"color": "#555"})
+    if view.indices_chart:
+        solara.Image(view.indices_chart, classes=["sim-indices-chart"])
+    if view.fan_chart:
+        solara.Image(view.fan_chart, classes=["sim-fan-chart"])
+    if view.indices is not None and not view.indices.empty:
+        solara.DataFrame(view.indices, items_per_page=15)
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+
+def route_path(route: solara.Route) -> str:
+    return "/" if route.path == "/" else f"/{route.path}"
+
+
+@solara.component
+def Layout(children=None) -> None:
+    """The app bar with one tab per page, named as in the docs (solara's own tabs show paths)."""
+    current, pages = solara.use_route()
+    router = solara.use_router()
+    index = pages.index(current) if current in pages else 0
+    with solara.AppLayout(title="sim: AI cloud market", navigation=False), solara.Column():
+        with solara.lab.Tabs(value=index, on_value=lambda i: router.push(route_path(pages[i])), align="center"):
+            for page in pages:
+                solara.lab.Tab(page.label)
+        solara.Column(children=children or [])
+
+
+routes = [
+    solara.Route(path="/", component=Explore, label="Explore", layout=Layout),
+    solara.Route(path="whatif", component=WhatIf, label="What-if"),
+    solara.Route(path="sweeps", component=Sweeps, label="Sweeps"),
+]

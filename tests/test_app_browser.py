@@ -1,0 +1,264 @@
+"""The web app in a real browser: headless Chromium (Debian's) driven by Playwright.
+
+One server (`sim app` on a free port, a small scenario so runs are quick) serves every
+test; each test opens its own page, that is its own session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import ROOT, SCENARIOS
+from dask.distributed import Client, LocalCluster
+
+from sim.sweep import run_sweep
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+
+SMALL_GRID = ROOT / "tests" / "fixtures" / "sweeps" / "small_grid.yaml"
+CHROMIUM = Path(os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium"))
+READY_TIMEOUT_S = 90
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+MONTH_AT_LEAST = """(least) => {
+    const label = document.querySelector('.sim-month');
+    const month = label ? parseInt(label.textContent.split(' ')[1]) : 0;
+    return month >= least;
+}"""
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    ),
+    pytest.mark.xdist_group("browser"),  # one app server for the module (`make test` distributes by group)
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sim app exited with {process.returncode}: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"sim app did not answer at {url} within {READY_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app")
+    scenario = folder / "small.yaml"
+    scenario.write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: small\nmonths: 24\n"
+        "agents:\n  developers: 3000\n  enterprises: 600\n",
+        encoding="utf-8",
+    )
+    port = _free_port()
+    env = {**os.environ, "SIM_APP_RUNS": str(folder / "runs")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", str(scenario), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page with every console error and every request it made."""
+
+    def __init__(self, page):
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def month(self) -> str:
+        return self.page.locator(".sim-month").inner_text()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    watched = Watched(context.new_page())
+    watched.page.goto(app_url)
+    watched.page.wait_for_selector(".sim-month:has-text('Month 0 of 24')", timeout=60_000)
+    yield watched
+    context.close()
+
+
+def _shares_chart(page) -> bytes:
+    """What the token share chart shows, as pixels (ECharts draws on a canvas)."""
+    chart = page.locator(".sim-shares-chart canvas").first
+    chart.wait_for()
+    return chart.screenshot()
+
+
+def _wait_for_change(page, before: bytes, timeout_s: float = 10.0) -> bytes:
+    deadline = time.monotonic() + timeout_s
+    while (after := _shares_chart(page)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return after
+
+
+def test_the_page_loads_with_no_console_error_and_no_request_beyond_this_machine(page):
+    page.page.wait_for_load_state("networkidle")
+    assert page.errors == []
+    hosts = {urlparse(url).hostname for url in page.requests if urlparse(url).scheme in ("http", "https", "ws")}
+    assert hosts <= LOCAL_HOSTS, f"requests to {hosts - LOCAL_HOSTS}"
+    assert page.requests, "the page made no request at all: the check above would be empty"
+    levers = page.page.locator(".sim-lever-values").inner_text()  # showing a slider changes nothing
+    assert "enterprises.adoption_rate: 0.004309" in levers and "developers.switching_cost: 0.5" in levers
+
+
+def test_step_advances_the_month_label_and_redraws_the_chart(page):
+    before = _shares_chart(page.page)
+    page.page.get_by_role("button", name="Step").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 1 of 24: 2024-01')")
+    assert _wait_for_change(page.page, before) != before
+    page.page.get_by_role("button", name="Step").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 2 of 24: 2024-02')")
+    assert page.page.locator(".sim-leaders").inner_text().count("leader:") == 2
+
+
+def test_play_runs_months_until_paused_and_reset_starts_over(page):
+    page.page.get_by_role("button", name="Play").click()
+    page.page.wait_for_function(MONTH_AT_LEAST, arg=2, timeout=30_000)
+    page.page.get_by_role("button", name="Pause").click()
+    page.page.wait_for_selector("button:has-text('Play')")
+    paused_at = page.month()
+    time.sleep(1.0)
+    assert page.month() == paused_at  # paused means no more months
+    assert "of 24" in paused_at and not paused_at.startswith("Month 24")
+    page.page.get_by_role("button", name="Reset").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 0 of 24')")
+    page.page.get_by_role("button", name="Run to end").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 24 of 24: 2025-12')", timeout=30_000)
+    assert page.page.get_by_role("button", name="Step").is_disabled()
+
+
+def test_a_whatif_runs_in_the_background_and_shows_its_headline_and_downloads(page):
+    page.page.get_by_role("tab", name="What-if").click()
+    page.page.get_by_label("--price-cut WHO=PCT%@YYYY-MM").fill("all=90%@2024-06")
+    replicates = page.page.get_by_label("Paired replicates")
+    replicates.fill("2")
+    replicates.press("Enter")
+    page.page.get_by_role("button", name="Run what-if").click()
+    headline = page.page.locator(".sim-headline").first
+    headline.wait_for(timeout=90_000)
+    assert headline.inner_text().startswith("By Dec 2025")
+    for name in ("whatif.csv", "whatif.md", "whatif.png"):
+        assert page.page.get_by_role("button", name=f"Download {name}").is_visible()
+    assert page.errors == []
+
+
+def test_a_whatif_change_outside_the_scenario_is_a_message_and_nothing_runs(page):
+    page.page.get_by_role("tab", name="What-if").click()
+    page.page.get_by_label("--price-cut WHO=PCT%@YYYY-MM").fill("all=90%@2030-01")
+    page.page.get_by_role("button", name="Run what-if").click()
+    error = page.page.locator(".sim-whatif-error")
+    error.wait_for()
+    assert "outside the scenario" in error.inner_text()
+    assert page.page.locator(".sim-whatif-progress").count() == 0
+
+
+def test_an_invalid_upload_shows_its_errors_by_line_and_field_and_the_app_keeps_working(page, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("extends: baseline.yaml\nvendors:\n  volcano:\n    price: -0.1\n", encoding="utf-8")
+    page.page.set_input_files(".sim-file-chooser input[type=file]", str(broken))
+    error = page.page.locator(".sim-upload-error")
+    error.wait_for()
+    assert "broken.yaml:4: vendors.volcano.price: Input should be greater than 0" in error.inner_text()
+    assert "Month 0 of 24" in page.month()  # the scenario in use is unchanged
+    page.page.get_by_role("button", name="Step").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 1 of 24')")
+
+
+def test_a_valid_upload_opens_it(page, tmp_path):
+    shorter = tmp_path / "shorter.yaml"
+    shorter.write_text("extends: baseline.yaml\nname: shorter\nmonths: 6\n", encoding="utf-8")
+    page.page.set_input_files(".sim-file-chooser input[type=file]", str(shorter))
+    page.page.wait_for_selector(".sim-month:has-text('Month 0 of 6')", timeout=30_000)
+
+
+def test_a_folder_that_is_not_a_sweep_is_a_message_and_nothing_is_written(page, tmp_path):
+    page.page.get_by_role("tab", name="Sweeps").click()
+    folder = page.page.get_by_label("Sweep folder")
+    folder.fill(str(tmp_path))
+    page.page.get_by_role("button", name="Open").click()
+    error = page.page.locator(".sim-sweep-error")
+    error.wait_for(timeout=30_000)
+    assert "not a sweep output folder" in error.inner_text()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_running_whatif_shows_its_progress_and_cancel_stops_it(page):
+    page.page.get_by_role("tab", name="What-if").click()
+    replicates = page.page.get_by_label("Paired replicates")
+    replicates.fill("12")
+    replicates.press("Enter")
+    page.page.get_by_role("button", name="Run what-if").click()
+    page.page.locator(".sim-whatif-progress").wait_for(timeout=60_000)
+    page.page.wait_for_selector(".sim-whatif-progress:not(:has-text('paired runs: 0 %'))", timeout=60_000)
+    page.page.get_by_role("button", name="Cancel").click()
+    page.page.get_by_text("Cancelled.").wait_for(timeout=60_000)
+    assert page.page.locator(".sim-headline").count() == 0
+    assert page.page.get_by_role("button", name="Run what-if").is_enabled()
+
+
+def test_a_finished_sweep_shows_its_indices_and_fan_charts_and_is_left_as_it_was(page, app_url, tmp_path):
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        done = run_sweep(SMALL_GRID, tmp_path / "small_grid", client=client, progress=False)
+    before = sorted(path.relative_to(done.folder) for path in done.folder.rglob("*"))
+    page.page.get_by_role("tab", name="Sweeps").click()
+    folder = page.page.get_by_label("Sweep folder")
+    folder.fill(str(done.folder))
+    page.page.get_by_role("button", name="Open").click()
+    page.page.locator(".sim-fan-chart").wait_for(timeout=60_000)
+    assert page.page.locator(".sim-indices-chart").count() == 1
+    assert sorted(path.relative_to(done.folder) for path in done.folder.rglob("*")) == before
+    assert page.errors == []
