@@ -118,3 +118,15 @@ def test_the_command_line_does_not_import_the_web_framework():
     code = "import sys, sim.cli, sim.app; print('solara' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_whatif_page_names_a_folder_that_is_not_a_calibration(tmp_path):
+    from sim.app.app import ensemble_problem
+
+    form = {"ensemble": str(tmp_path), "ensemble_sets": "10"}
+    assert "is not a finished calibration" in ensemble_problem(form, 2)
+    (tmp_path / "ensemble.parquet").write_bytes(b"")
+    (tmp_path / "calibration.json").write_text("{}")
+    assert ensemble_problem(form, 2) == ""
+    assert "Plausible sets" in ensemble_problem({**form, "ensemble_sets": "0"}, 2)
+    assert ensemble_problem({"ensemble": ""}, 2) == ""

@@ -289,7 +289,16 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
         if not run_whatif.is_current():
             raise Cancelled
 
-    result = whatif(scenario, whatif_changes(**form), replicates, progress=False, on_pair=on_pair)
+    folder = form.get("ensemble", "").strip()
+    result = whatif(
+        scenario,
+        whatif_changes(**{k: v for k, v in form.items() if k not in ENSEMBLE_FIELDS}),
+        replicates,
+        progress=False,
+        on_pair=on_pair,
+        ensemble=folder or None,
+        sets=int(form.get("ensemble_sets") or DEFAULT_SETS) if folder else None,
+    )
     with tempfile.TemporaryDirectory(prefix="sim-whatif-") as folder:
         written = save_whatif(result, Path(folder))
         files = {path.name: path.read_bytes() for path in written.values()}
@@ -299,7 +308,25 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
 def default_form(scenario: Scenario) -> dict[str, str]:
     """A price cut by every vendor half-way through: a question that always fits the scenario."""
     middle = month_at(scenario.start, scenario.months // 2)
-    return {"price_cut": f"all=50%@{middle}", "capacity_cap": "", "switching_cost": "", "sets": ""}
+    return {"price_cut": f"all=50%@{middle}", "capacity_cap": "", "switching_cost": "", "sets": "",
+            "ensemble": "", "ensemble_sets": str(DEFAULT_SETS)}  # fmt: skip
+
+
+ENSEMBLE_FIELDS = ("ensemble", "ensemble_sets")
+DEFAULT_SETS = 20  # plausible sets an ensemble what-if runs from the page (the command line defaults to 100)
+
+
+def ensemble_problem(form: dict[str, str], replicates: int) -> str:
+    """Why the ensemble fields cannot run, or "" (a calibration folder, a positive number of sets)."""
+    folder = form.get("ensemble", "").strip()
+    if not folder:
+        return ""
+    if not (Path(folder) / "ensemble.parquet").is_file() or not (Path(folder) / "calibration.json").is_file():
+        return f"Calibration folder: {folder} is not a finished calibration (run `sim calibrate` first)"
+    sets = form.get("ensemble_sets", "").strip()
+    if not sets.isdigit() or int(sets) < 1:
+        return f"Plausible sets: expected a positive whole number, got {sets!r}"
+    return ""
 
 
 whatif_form = solara.reactive(default_form(FIRST))
@@ -310,11 +337,15 @@ whatif_problem = solara.reactive("")
 def start_whatif() -> None:
     """Check the changes at once (a clear message, nothing started); then run in the background."""
     form = whatif_form.value
-    if not 2 <= replicates.value <= MAX_REPLICATES:
-        whatif_problem.value = f"Replicates: expected 2 to {MAX_REPLICATES}, got {replicates.value}"
+    least = 1 if form.get("ensemble", "").strip() else 2
+    if not least <= replicates.value <= MAX_REPLICATES:
+        whatif_problem.value = f"Replicates: expected {least} to {MAX_REPLICATES}, got {replicates.value}"
+        return
+    if problem := ensemble_problem(form, replicates.value):
+        whatif_problem.value = problem
         return
     try:
-        parse_changes(base.value, whatif_changes(**form))
+        parse_changes(base.value, whatif_changes(**{k: v for k, v in form.items() if k not in ENSEMBLE_FIELDS}))
     except ScenarioError as error:
         whatif_problem.value = str(error)
         return
@@ -340,7 +371,14 @@ def WhatIfForm() -> None:
         solara.InputText("--capacity-cap WHO=PCT%@YYYY-MM", value=form["capacity_cap"], on_value=edit("capacity_cap"))
         solara.InputText("--switching-cost PCT%@YYYY-MM", value=form["switching_cost"], on_value=edit("switching_cost"))
         solara.InputTextArea("--set PATH=VALUE (one a line)", value=form["sets"], on_value=edit("sets"), rows=2)
-        solara.InputInt("Paired replicates", value=replicates.value, on_value=replicates.set)
+        solara.InputInt("Paired replicates (per set with an ensemble)", value=replicates.value,
+                        on_value=replicates.set)  # fmt: skip
+        solara.InputText(
+            "Calibration folder for an ensemble answer (e.g. runs/calibration-baseline; empty: this scenario only)",
+            value=form.get("ensemble", ""),
+            on_value=edit("ensemble"),
+        )
+        solara.InputText("Plausible sets", value=form.get("ensemble_sets", ""), on_value=edit("ensemble_sets"))
         with solara.Row():
             solara.Button("Run what-if", color="primary", on_click=start_whatif, disabled=run_whatif.pending)
             solara.Button("Cancel", on_click=run_whatif.cancel, disabled=not run_whatif.pending)
