@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.report.summary import leaders
 from sim.run import RunResult
 from sim.scenario.calendar import month_at, month_index
+from sim.scenario.loading import Problem, ScenarioError, read_yaml_mapping
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,17 @@ class TargetCheck:
 
 
 def load_targets(path: str | Path) -> list[dict[str, Any]]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["targets"]
+    """The targets of a targets file, each a mapping with a known `id`; a ScenarioError otherwise."""
+    path = Path(path)
+    _, data, lines = read_yaml_mapping(path, "targets")
+    targets = data.get("targets")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise ScenarioError([Problem(str(path), "targets", "expected a list of targets", lines.get(("targets",)))])
+    for i, target in enumerate(targets):
+        if not isinstance(target.get("id"), str) or target["id"] not in CHECKS:
+            message = f"unknown target id {target.get('id')!r}; expected one of: {', '.join(CHECKS)}"
+            raise ScenarioError([Problem(str(path), f"targets.{i}.id", message, lines.get(("targets", str(i))))])
+    return targets
 
 
 def _months(result: RunResult, period: list[str]) -> list[str]:
@@ -235,5 +244,9 @@ def check_targets(result: RunResult, targets: list[dict[str, Any]]) -> list[Targ
     for target in targets:
         if target["id"] not in CHECKS:
             raise KeyError(f"no check is defined for target {target['id']!r}")
-        checks.extend(CHECKS[target["id"]](result, target))
+        try:
+            checks.extend(CHECKS[target["id"]](result, target))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            message = f"its values do not fit the check ({type(error).__name__}: {error})"
+            raise ScenarioError([Problem("targets", str(target["id"]), message)]) from None
     return checks
