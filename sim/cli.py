@@ -14,6 +14,7 @@ from pathlib import Path
 import matplotlib
 from rich.console import Console
 
+from sim.record.trajectories import ImplausibleRun
 from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
 from sim.report.sweep_report import indices_table, save_sweep_report
 from sim.report.tables import print_result, targets_table, whatif_table
@@ -205,7 +206,8 @@ def _say(console: Console, message: str) -> None:
     Rich would wrap at the console width (80 columns when output is not a terminal) and read
     `[...]` as markup, splitting file paths and field paths that users and scripts grep for.
     """
-    console.print(message, markup=False, highlight=False, soft_wrap=True)
+    printable = message.encode("utf-8", "backslashreplace").decode("utf-8")  # undecodable bytes of a path
+    console.print(printable, markup=False, highlight=False, soft_wrap=True)
 
 
 def _fail(console: Console, message: str) -> int:
@@ -411,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(err, str(problem))
     except OutputConflict as conflict:
         return _fail(err, str(conflict))
+    except ImplausibleRun as implausible:
+        return _fail(err, f"the run's outputs were refused, nothing was written: {implausible}")
     except KeyboardInterrupt:
         err.print("interrupted; files already written are complete")
         return 130

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from sim.model.market import MarketModel, Mode
 from sim.provenance import scenario_hash, versions
-from sim.record.trajectories import Trajectories, record
+from sim.record.trajectories import Trajectories, check_invariants, record
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -80,6 +80,7 @@ def run(
     `seed` overrides the scenario's own; the result's scenario carries the seed used, so
     saving it and running it again reproduces this run exactly. `progress` shows a bar of
     months simulated (worth it in the slow reference mode or with millions of agents).
+    Outputs that break an invariant (a share outside [0, 1], a NaN) raise ImplausibleRun.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -88,9 +89,6 @@ def run(
     model = build_model(scenario, mode=mode)
     for _ in tqdm(range(scenario.months), desc=scenario.name, unit="month", disable=not progress, leave=False):
         model.step()
-    return RunResult(
-        scenario=scenario,
-        seed=scenario.seed,
-        record=record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario)),
-        mode=mode,
-    )
+    recorded = record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario))
+    check_invariants(recorded)
+    return RunResult(scenario=scenario, seed=scenario.seed, record=recorded, mode=mode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def read_regular_file(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 def _check_path_text(text: str) -> None:
     if "\0" in text:
         raise InputRefused("the path contains a NUL character")
-    too_long = any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in Path(text).parts)
+    too_long = any(len(part.encode("utf-8", "replace")) > 255 for part in Path(text).parts)
     if too_long or len(text) > MAX_PATH_CHARS:
         raise InputRefused("the path is too long")
 
@@ -197,6 +198,13 @@ class _SafeLoader(yaml.SafeLoader):
         return text
 
 
+# YAML 1.1 reads 1e7 and 2.5e6 as text (it wants a dot and a signed exponent); YAML 1.2, and
+# everyone writing a scenario, reads them as numbers.
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 _SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_int)
 _SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
 _SafeLoader.add_constructor("tag:yaml.org,2002:str", _SafeLoader.construct_yaml_str)
