@@ -21,6 +21,11 @@ PANELS = (
 )
 
 
+def literal(text: str) -> str:
+    """Text matplotlib shows as written: a `$` in a name would otherwise start a formula."""
+    return text.replace("$", r"\$")
+
+
 def _as_dates(labels) -> list[dt.date]:
     return [dt.date(int(d[:4]), int(d[5:7]), 1) for d in labels]
 
@@ -35,7 +40,7 @@ def mark_events(ax: Axes, result: RunResult, label: bool) -> None:
             seen.add(event.date)
             text = event.note or f"{event.type} {getattr(event, 'vendor', '') or ''}".strip()
             ax.annotate(
-                text[:40],
+                literal(text[:40]),
                 xy=(when, 1.0),
                 xycoords=("data", "axes fraction"),
                 rotation=90,
@@ -53,7 +58,7 @@ def share_panel(ax: Axes, result: RunResult, metric: str, title: str, events: bo
     dates = _as_dates(table.index)
     colors, names = vendor_colors(result.scenario), vendor_names(result.scenario)
     for vendor in table.columns:
-        ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=names[vendor], linewidth=1.8)
+        ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=literal(names[vendor]), linewidth=1.8)
     if events:
         mark_events(ax, result, label=metric == "token_share")
     ax.set_title(title, fontsize=11)
@@ -110,7 +115,7 @@ def streams_figure(result: RunResult) -> Figure:
         rows_of = table[table["vendor"] == vendor]
         layers = [rows_of[column].to_numpy() / 1e9 for column, _ in STREAMS]
         ax.stackplot(dates, layers, colors=STREAM_COLORS, linewidth=0)
-        ax.set_title(names[vendor], fontsize=10)
+        ax.set_title(literal(names[vendor]), fontsize=10)
         ax.grid(alpha=0.25)
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1,)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sim.provenance import scenario_hash
-from sim.report.charts import save_figure
+from sim.report.charts import literal, save_figure
 from sim.report.colors import vendor_colors
 from sim.report.files import write_text
 from sim.whatif.analysis import METRICS, SHARE_METRICS, WhatIfResult
@@ -58,7 +58,8 @@ def whatif_figure(result: WhatIfResult) -> Figure:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(
-        f"What if: {'; '.join(result.changes) or 'no change'} ({len(result.seeds)} paired replicates)", fontsize=11
+        literal(f"What if: {'; '.join(result.changes) or 'no change'} ({len(result.seeds)} paired replicates)"),
+        fontsize=11,
     )
     return fig
 

@@ -36,14 +36,27 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _not_absurdly_large(cls, value: object) -> object:
+    def _sane_value(cls, value: object) -> object:
         if isinstance(value, float) and math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
             raise ValueError(f"expected a number of at most {MAX_MAGNITUDE:.0e} in size")
+        if isinstance(value, str) and not _encodable(value):
+            raise ValueError("text with an unpaired UTF-16 surrogate cannot be printed or written to a file")
         return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 MayBeInfinite = Annotated[float, Field(allow_inf_nan=True)]
 """A bound or cost where `.inf` means "none" or "never"; NaN is still refused by its bounds."""
+
+DisplayName = Annotated[str, Field(min_length=1, max_length=80, description="display name")]
+"""A name shown in charts and tables: long enough for any company, short enough for a legend."""
 
 
 # --- distributions of heterogeneous agent traits -------------------------------------------
@@ -154,11 +167,23 @@ class FirstParty(Strict):
         math.inf, gt=0, description="tokens per user per day that use saturates at (logistic)"
     )
 
+    @model_validator(mode="after")
+    def _ceilings_above_start(self) -> FirstParty:
+        _at_least("users_ceiling", self.users_ceiling, "users", self.users)
+        _at_least("tokens_per_user_ceiling", self.tokens_per_user_ceiling, "tokens_per_user", self.tokens_per_user)
+        return self
+
+
+def _at_least(name: str, ceiling: float, start_name: str, start: float) -> None:
+    """A logistic ceiling below the starting level would make growth run away, not saturate."""
+    if ceiling < start:
+        raise ValueError(f"{name}: {ceiling:g} is below {start_name} ({start:g}); a ceiling is at least the start")
+
 
 class Vendor(Strict):
     """A cloud vendor selling model-API tokens (MaaS), AI PaaS and GPU-hours (AI IaaS)."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="chart colour")
     active: bool = Field(True, description="in the market from the start (else enters by event)")
     price: float = Field(gt=0, description="list price of its representative blended token offer, yuan/1k tokens")
@@ -203,7 +228,7 @@ class Vendor(Strict):
 class Family(Strict):
     """A model family (Doubao, Qwen, DeepSeek, ...): its quality and whether its weights are open."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     owner: str | None = Field(None, description="vendor whose API sells it first-party; omit for a third party")
     quality: float = Field(description="quality index read from public leaderboards, logit units; moved by events")
     open_weights: bool = Field(False, description="weights open from the start (else by an open_weights event)")
@@ -212,13 +237,18 @@ class Family(Strict):
 class Lab(Strict):
     """A model lab (Moonshot, MiniMax, Zhipu, ...): rents GPU clusters for training and serving."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     gpus: float = Field(gt=0, description="GPU-equivalents it rents at the start")
     growth: float = Field(
         0.05, ge=-1, le=5, description="monthly growth of the GPUs it rents while far below its ceiling"
     )
     ceiling: MayBeInfinite = Field(math.inf, gt=0, description="GPUs its rental saturates at (logistic)")
     investors: list[str] = Field(default_factory=list, description="vendors holding equity in it (public ties)")
+
+    @model_validator(mode="after")
+    def _ceiling_above_start(self) -> Lab:
+        _at_least("ceiling", self.ceiling, "gpus", self.gpus)
+        return self
 
 
 class LabChoice(Strict):
@@ -568,7 +598,7 @@ Event = Annotated[
 class Scenario(Strict):
     """A complete, validated scenario: what the model is built from."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used for the output folder")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80, description="used for the output folder")
     description: str = ""
     start: Month
     months: int = Field(ge=1, le=600)
