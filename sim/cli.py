@@ -15,11 +15,12 @@ import matplotlib
 from rich.console import Console
 
 from sim.record.trajectories import ImplausibleRun
-from sim.report.outputs import OutputConflict, check_folder, default_folder, save_run
+from sim.report.folders import claimed_folder
+from sim.report.outputs import OutputConflict, run_identity, save_run
 from sim.report.sweep_report import indices_table, save_sweep_report
 from sim.report.tables import print_result, targets_table, whatif_table
 from sim.report.targets import check_targets, load_targets
-from sim.report.whatif_report import save_whatif
+from sim.report.whatif_report import save_whatif, whatif_identity
 from sim.run import run
 from sim.scenario.calendar import month_at, month_index, parse_month
 from sim.scenario.loading import Problem, ScenarioError, load_scenario
@@ -139,6 +140,7 @@ def _add_whatif(commands) -> None:
         help="months to tabulate (default: the last); may repeat",
     )
     cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>-whatif/)")
+    cmd.add_argument("--force", action="store_true", help="replace another what-if's results in --out")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
 
@@ -222,11 +224,11 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             return _fail(err, f"--seed: expected a whole number from 0 to 2**63-1, got {args.seed}")
         scenario = scenario.model_copy(update={"seed": args.seed})
     folder = args.out or Path("runs") / scenario.name
-    check_folder(folder, scenario.name, replace=args.force)
-    began = time.perf_counter()
-    result = run(scenario, mode=args.mode, progress=not args.quiet and sys.stderr.isatty())
-    elapsed = time.perf_counter() - began
-    save_run(result, folder if args.out else default_folder(result))
+    with claimed_folder(folder, run_identity(scenario), replace=args.force) as claim:
+        began = time.perf_counter()
+        result = run(scenario, mode=args.mode, progress=not args.quiet and sys.stderr.isatty())
+        elapsed = time.perf_counter() - began
+        claim.commit(lambda staging: save_run(result, staging))
     if not args.quiet:
         print_result(result, out)
         _say(out, f"Simulated {scenario.months} months in {elapsed:.2f} s; outputs in {folder}/")
@@ -275,12 +277,13 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")
     scenario = load_scenario(args.scenario)
     changes = Changes(args.price_cut, args.capacity_cap, args.switching_cost, args.sets, args.both, args.against)
-    baseline, _ = parse_changes(scenario, changes)
+    baseline, variant = parse_changes(scenario, changes)
     dates = [_month_in(baseline, text) for text in args.at] or None
-    began = time.perf_counter()
-    result = whatif(scenario, changes, args.replicates, args.confidence, args.workers, progress=not args.quiet)
     folder = args.out or Path("runs") / f"{baseline.name}-whatif"
-    save_whatif(result, folder, dates)
+    with claimed_folder(folder, whatif_identity(baseline, variant), replace=args.force) as claim:
+        began = time.perf_counter()
+        result = whatif(scenario, changes, args.replicates, args.confidence, args.workers, progress=not args.quiet)
+        claim.commit(lambda staging: save_whatif(result, staging, dates))
     if not args.quiet:
         for line in result.headlines(dates[-1] if dates else None):
             _say(out, line)
