@@ -28,7 +28,7 @@ from sim.scenario.schema import Scenario
 from sim.sweep.runner import preview, run_sweep
 from sim.sweep.sensitivity import analyze_sweep
 from sim.sweep.spec import Sweep, load_sweep
-from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
+from sim.whatif.analysis import DEFAULT_REPLICATES, MAX_REPLICATES, whatif
 from sim.whatif.changes import Changes, parse_changes
 
 BAD_INPUT = 2
@@ -128,7 +128,10 @@ def _add_whatif(commands) -> None:
     )
     cmd.add_argument("--against", type=Path, help="compare with another scenario file (flags apply on top of it)")
     cmd.add_argument(
-        "--replicates", type=int, default=DEFAULT_REPLICATES, help=f"paired replicates (default {DEFAULT_REPLICATES})"
+        "--replicates",
+        type=int,
+        default=DEFAULT_REPLICATES,
+        help=f"paired replicates, 2 to {MAX_REPLICATES} (default {DEFAULT_REPLICATES})",
     )
     cmd.add_argument("--workers", type=int, help="processes (default: all cores)")
     cmd.add_argument("--confidence", type=float, default=0.9, help="confidence level of intervals (default 0.9)")
@@ -269,8 +272,8 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
-    if args.replicates < 2:
-        return _fail(err, f"--replicates: expected at least 2 (for an interval), got {args.replicates}")
+    if not 2 <= args.replicates <= MAX_REPLICATES:
+        return _fail(err, f"--replicates: expected 2 (for an interval) to {MAX_REPLICATES}, got {args.replicates}")
     if not 0 < args.confidence < 1:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.9, got {args.confidence}")
     if args.workers is not None and args.workers < 1:

@@ -27,6 +27,7 @@ from sim.whatif.changes import Changes, parse_changes
 METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
 SHARE_METRICS = ("token_share", "revenue_share")
 DEFAULT_REPLICATES = 12
+MAX_REPLICATES = 1000
 
 
 def replicate_seeds(scenario: Scenario, replicates: int) -> list[int]:
@@ -34,15 +35,20 @@ def replicate_seeds(scenario: Scenario, replicates: int) -> list[int]:
     return [scenario.seed + r for r in range(replicates)]
 
 
-def _tables(scenario: Scenario, seed: int) -> np.ndarray:
-    """[metric, month, vendor] for one run."""
+def _tables(scenario: Scenario, seed: int, vendors: list[str]) -> np.ndarray:
+    """[metric, month, vendor] for one run, vendors in the given order (the baseline's).
+
+    Columns are picked by vendor id, never by position: a side that lists its vendors in
+    another order is compared vendor by vendor all the same.
+    """
     result = run(scenario, seed=seed)
-    return np.stack([result.wide(metric).to_numpy() for metric in METRICS])
+    return np.stack([result.wide(metric).loc[:, vendors].to_numpy() for metric in METRICS])
 
 
 def _pair(job: tuple[Scenario, Scenario, int]) -> tuple[np.ndarray, np.ndarray]:
     baseline, variant, seed = job
-    return _tables(baseline, seed), _tables(variant, seed)
+    vendors = list(baseline.vendors)
+    return _tables(baseline, seed, vendors), _tables(variant, seed, vendors)
 
 
 def run_pairs(
@@ -182,8 +188,8 @@ def whatif(
     that calls this must keep its top-level code under `if __name__ == "__main__":`, as
     with any Python process pool; notebooks need nothing. `workers=1` runs in-process.
     """
-    if replicates < 2:
-        raise ValueError("replicates must be at least 2 for a confidence interval")
+    if not 2 <= replicates <= MAX_REPLICATES:
+        raise ValueError(f"replicates must be from 2 (for a confidence interval) to {MAX_REPLICATES}")
     baseline, variant = parse_changes(scenario, changes)
     seeds = replicate_seeds(baseline, replicates)
     base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress)

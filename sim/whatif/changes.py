@@ -62,7 +62,49 @@ def parse_changes(base: Scenario, changes: Changes) -> tuple[Scenario, Scenario]
         data = variant.model_dump()
         data["events"] = data["events"] + events
         variant = scenario_from_dict(data)
+    _check_aligned(baseline, variant, changes)
+    variant = _in_baseline_order(baseline, variant)
     return baseline, variant.model_copy(update={"name": f"{baseline.name}-whatif"})
+
+
+def _in_baseline_order(baseline: Scenario, variant: Scenario) -> Scenario:
+    """The variant with its vendors, families and labs listed in the baseline's order.
+
+    Agents draw their random numbers in list order, so the same scenario listed in another
+    order would draw differently and lose the pairing of common random numbers.
+    """
+    update = {}
+    for section in ("vendors", "families", "labs"):
+        ours, theirs = getattr(baseline, section), getattr(variant, section)
+        order = [key for key in ours if key in theirs] + [key for key in theirs if key not in ours]
+        update[section] = {key: theirs[key] for key in order}
+    return variant.model_copy(update=update)
+
+
+def _check_aligned(baseline: Scenario, variant: Scenario, changes: Changes) -> None:
+    """Both sides must cover the same months and vendors: they are compared month by month, vendor by vendor.
+
+    (Order does not matter: sides are matched by vendor id and date.) A change to `start`,
+    `months` or the vendors belongs on both sides: `--both`.
+    """
+    source = str(changes.against) if changes.against is not None else "--set"
+    if (variant.start, variant.months) != (baseline.start, baseline.months):
+        message = (
+            f"the what-if side runs {variant.months} months from {variant.start}, the baseline {baseline.months} "
+            f"from {baseline.start}; months are compared one by one, so change start or months with --both"
+        )
+        raise ScenarioError([Problem(source, "start/months", message)])
+    if set(variant.vendors) != set(baseline.vendors):
+        added, missing = (
+            sorted(set(variant.vendors) - set(baseline.vendors)),
+            sorted(set(baseline.vendors) - set(variant.vendors)),
+        )
+        message = (
+            f"the what-if side's vendors differ from the baseline's (added: {', '.join(added) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'}); declare a vendor on both sides (--both) with "
+            "active: false and let an entry event bring it in"
+        )
+        raise ScenarioError([Problem(source, "vendors", message)])
 
 
 def _with_sets(scenario: Scenario, assignments: list[str], flag: str) -> Scenario:
