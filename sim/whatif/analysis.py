@@ -22,7 +22,7 @@ from sim.provenance import versions
 from sim.run import run
 from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
-from sim.whatif.changes import Changes, parse_changes
+from sim.whatif.changes import Changes, explain_no_effect, parse_changes
 
 METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
 SHARE_METRICS = ("token_share", "revenue_share")
@@ -112,6 +112,7 @@ class WhatIfResult:
     table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, unpaired_low, ...
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [replicate, metric, month, vendor]
     versions: dict[str, str] = field(default_factory=versions)
+    no_effect: list[str] = field(default_factory=list)  # why a change altered nothing, if it did not
 
     @property
     def dates(self) -> list[str]:
@@ -123,7 +124,12 @@ class WhatIfResult:
         return rows if metric is None else rows[rows["metric"] == metric]
 
     def headlines(self, date: str | None = None, count: int = 4) -> list[str]:
-        """Sentences for the largest share changes at `date` (default: the last month)."""
+        """Sentences for the largest share changes at `date` (default: the last month).
+
+        A change that altered nothing is said so plainly instead: zero differences are not a finding.
+        """
+        if self.no_effect:
+            return list(self.no_effect)
         date = date or self.dates[-1]
         rows = self.at(date)
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
@@ -195,6 +201,7 @@ def whatif(
     base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress)
     labels = [month_at(baseline.start, i) for i in range(baseline.months)]
     table = summarize(base_runs, variant_runs, labels, list(baseline.vendors), confidence)
+    unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
     return WhatIfResult(
         baseline=baseline,
         variant=variant,
@@ -203,4 +210,5 @@ def whatif(
         confidence=confidence,
         table=table,
         samples={"baseline": base_runs, "whatif": variant_runs},
+        no_effect=explain_no_effect(baseline, changes) if unchanged else [],
     )

@@ -218,3 +218,63 @@ def _switching(scenario: Scenario, value: str) -> dict[str, Any]:
         "lock_in_weight_change": change / 100,
         "note": f"what-if: switching costs {change:+g} %",
     }
+
+
+# --- changes that change nothing -------------------------------------------------------------
+
+
+def explain_no_effect(baseline: Scenario, changes: Changes) -> list[str]:
+    """Why a change left every result of every replicate exactly as it was, and what would test it.
+
+    Called only when both sides came out identical: the change altered no model input the
+    run uses (no posted price, no GPU fleet, no cost). Each sentence names what overrode or
+    absorbed the change and suggests a change that would test the question.
+    """
+    lines = [
+        "No effect: the what-if side's results are identical to the baseline's in every month of every "
+        "replicate, so the change altered no input the model uses (no posted price, no GPU capacity, no cost). "
+        "This is not a finding about the question."
+    ]
+    lines += [_price_cut_absorbed(baseline, item) for item in changes.price_cuts]
+    lines += [_capacity_cap_absorbed(baseline, item) for item in changes.capacity_caps]
+    lines += [
+        f"--switching-cost {item}: no developer or enterprise reconsidered a vendor in a way the cost decided; "
+        "try an earlier date, a larger change, or a higher developers.review_probability on both sides (--both)."
+        for item in changes.switching_costs
+    ]
+    lines += [
+        f"--set {item}: the model does not read this field in the months simulated, or another setting overrides "
+        "it; check docs/ODD.md for what the field feeds."
+        for item in changes.sets
+    ]
+    if changes.against is not None:
+        lines.append(f"{changes.against}: it differs from the baseline in nothing the model reads.")
+    return lines
+
+
+def _price_cut_absorbed(scenario: Scenario, item: str) -> str:
+    who = TARGETED.match(item)
+    vendors = list(scenario.vendors) if who is None or who["who"] == ALL_VENDORS else [who["who"]]
+    reactive = {v: [p.policy for p in scenario.vendors[v].pricing] for v in vendors if scenario.vendors[v].pricing}
+    if reactive:
+        named = "; ".join(f"{scenario.vendors[v].name}'s {', '.join(policies)}" for v, policies in reactive.items())
+        fixes = " ".join(f"--set 'vendors.{v}.pricing=[]'" for v in reactive)
+        return (
+            f"--price-cut {item}: overridden by reactive pricing ({named}), which sets the posted price after the "
+            f"scheduled one each month. To test the cut itself, switch the reaction off on the what-if side: {fixes}."
+        )
+    return (
+        f"--price-cut {item}: the posted price did not change (the vendor is not in the market then, or a later "
+        "price event sets its price); try an earlier date or another vendor."
+    )
+
+
+def _capacity_cap_absorbed(scenario: Scenario, item: str) -> str:
+    who = TARGETED.match(item)
+    vendors = list(scenario.vendors) if who is None or who["who"] == ALL_VENDORS else [who["who"]]
+    domestic = [scenario.vendors[v].name for v in vendors if scenario.vendors[v].imported_chips == 0]
+    reason = f"{', '.join(domestic)} use no imported chips" if domestic else "the fleets never grew faster than the cap"
+    return (
+        f"--capacity-cap {item}: absorbed ({reason}; a cap limits growth of imported GPUs only). To test a supply "
+        "shock, cap growth below zero (e.g. all=-5%@DATE) or cap from an earlier month."
+    )
