@@ -86,6 +86,28 @@ def claimed_folder(folder: Path, identity: Identity, replace: bool = False) -> I
         _unlock(folder, lock)
 
 
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[Path]:
+    """Hold the folder's lock for the block (for folders written in place, like a sweep's).
+
+    While it is held no other process writes the folder, so temporary `.part` files found
+    there belong to a process that died: they are removed on entry.
+    """
+    folder = _target(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputConflict(f"cannot create {folder.parent}: {error.strerror}; choose another --out") from None
+    lock = _lock(folder)
+    try:
+        if folder.is_dir():
+            for part in folder.rglob(".*.part"):
+                part.unlink(missing_ok=True)
+        yield folder
+    finally:
+        _unlock(folder, lock)
+
+
 def _target(folder: Path) -> Path:
     text = str(folder)
     if "\0" in text:
