@@ -180,7 +180,11 @@ def tiny_run() -> sim.RunResult:
 
 @pytest.mark.parametrize(
     ("column", "value", "phrase"),
-    [("token_share", -0.2, "outside [0, 1]"), ("revenue", np.nan, "not a finite number"), ("revenue_share", 0.9, "sums")],
+    [
+        ("token_share", -0.2, "outside [0, 1]"),
+        ("revenue", np.nan, "not a finite number"),
+        ("revenue_share", 0.9, "sums"),
+    ],
 )
 def test_outputs_that_break_an_invariant_are_refused(tiny_run, column, value, phrase):
     vendors = tiny_run.record.vendors.copy()
@@ -267,9 +271,12 @@ def test_an_edited_scenario_with_the_same_name_does_not_replace_results_without_
 
 def test_a_folder_being_written_by_another_process_is_refused(tmp_path):
     identity = Identity("summary.json", "scenario_hash", "abc", "x")
-    with claimed_folder(tmp_path / "out", identity), pytest.raises(OutputConflict, match="another sim process"):
-        with claimed_folder(tmp_path / "out", identity):
-            pass
+    with (
+        claimed_folder(tmp_path / "out", identity),
+        pytest.raises(OutputConflict, match="another sim process"),
+        claimed_folder(tmp_path / "out", identity),
+    ):
+        pass
 
 
 def test_a_finished_run_leaves_no_temporary_files_or_folders(capsys, tmp_path):
