@@ -92,7 +92,7 @@ def assignments(draw: st.DrawFn) -> tuple[Path, str]:
     return path, f"{draw(st.sampled_from(FIELDS[path]))}={draw(values)}"
 
 
-@property_settings(100)
+@property_settings(80)
 @given(assignments())
 def test_any_set_of_any_field_ends_in_a_valid_run_or_a_clear_refusal(case):
     path, assignment = case
@@ -125,7 +125,7 @@ def edited_files(draw: st.DrawFn) -> str:
     return text
 
 
-@property_settings(250)
+@property_settings(150)
 @given(edited_files())
 def test_any_edit_of_a_shipped_file_validates_or_is_refused_with_a_message(text):
     with tempfile.TemporaryDirectory() as folder:

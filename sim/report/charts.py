@@ -15,6 +15,7 @@ from sim.report.colors import vendor_colors, vendor_names
 from sim.report.files import write_atomically
 from sim.run import RunResult
 
+LEGEND_ROWS = 16
 PANELS = (
     ("token_share", "Token share (external model-API tokens)"),
     ("revenue_share", "Revenue share (AI cloud revenue)"),
@@ -77,7 +78,8 @@ def shares_figure(result: RunResult) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharex=True, constrained_layout=True)
     for ax, (metric, title) in zip(axes, PANELS, strict=True):
         share_panel(ax, result, metric, title)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    columns = -(-len(result.vendor_ids) // LEGEND_ROWS)  # many vendors: more legend columns, not a taller legend
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncol=columns)
     fig.suptitle(f"{result.scenario.name}: token share vs revenue share (seed {result.seed})", fontsize=12)
     return fig
 
