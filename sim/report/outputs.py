@@ -1,4 +1,4 @@
-"""The files `sim run` leaves in its output folder, each written atomically.
+"""The files `sim run` leaves in its output folder, written as one set (see sim.report.folders).
 
 trajectories.csv, market.csv, families.csv, summary.json, scenario.resolved.yaml, shares.png,
 revenue_streams.png
