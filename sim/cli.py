@@ -420,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     except OutputConflict as conflict:
         return _fail(err, str(conflict))
     except ImplausibleRun as implausible:
-        return _fail(err, f"the run's outputs were refused, nothing was written: {implausible}")
+        where = getattr(args, "scenario", None) or getattr(args, "sweep", None) or "sim"
+        return _fail(err, f"{where}: the run's outputs were refused, nothing was written: {implausible}")
     except KeyboardInterrupt:
         err.print("interrupted; files already written are complete")
         return 130

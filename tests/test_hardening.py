@@ -381,3 +381,19 @@ def test_a_whatif_folder_holding_another_whatif_needs_force(capsys, tmp_path):
     assert sim_cli(capsys, *first, "--price-cut", "all=20%@2024-03", "--force").code == 0
     table = pd.read_csv(folder / "whatif.csv")
     assert len(table) > 0
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_set_and_no_temporary_folder(capsys, tmp_path):
+    folder = tmp_path / "out"
+    assert run_into(capsys, folder).code == 0
+    before = snapshot(folder)
+
+    def disk_full(staging: Path) -> None:
+        (staging / "summary.json").write_text("{}", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    identity = Identity("summary.json", "scenario_hash", json.loads(before["summary.json"])["scenario_hash"], "x")
+    with claimed_folder(folder, identity) as claim, pytest.raises(OutputConflict, match="No space left"):
+        claim.commit(disk_full)
+    assert snapshot(folder) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -55,12 +55,18 @@ class Claim:
 
     def commit(self, write: Callable[[Path], T]) -> T:
         """Write the set into a fresh hidden sibling with `write(folder)`, then swap it into place."""
-        staging = Path(tempfile.mkdtemp(prefix=_hidden(self.folder, STAGING), dir=self.folder.parent))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=_hidden(self.folder, STAGING), dir=self.folder.parent))
+        except OSError as error:
+            raise OutputConflict(f"cannot write in {self.folder.parent}: {error.strerror}") from None
         try:
             os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs are ordinary folders
             written = write(staging)
             _retarget(written, staging, self.folder)
             _install(staging, self.folder)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise OutputConflict(f"cannot write {self.folder}: {reason}; what it held before is unchanged") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return written
