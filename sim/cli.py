@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from sim.report.folders import claimed_folder
 from sim.report.outputs import OutputConflict
 from sim.scenario.calendar import month_at, month_index, parse_month
 from sim.scenario.loading import Problem, ScenarioError, load_scenario
@@ -26,6 +27,8 @@ from sim.whatif.changes import DEFAULT_REPLICATES
 
 if TYPE_CHECKING:
     from sim.sweep.spec import Sweep
+
+MAX_REPLICATES = 1000  # paired replicates a what-if may ask for (as sim.whatif.analysis allows)
 
 BAD_INPUT = 2
 DEFAULT_TARGETS = Path("data/targets.yaml")
@@ -128,7 +131,8 @@ def _add_whatif(commands) -> None:
     cmd.add_argument(
         "--replicates",
         type=int,
-        help=f"paired replicates (default {DEFAULT_REPLICATES}; with --ensemble, per set, default 2)",
+        help=f"paired replicates, 2 to {MAX_REPLICATES} (default {DEFAULT_REPLICATES}; with --ensemble, per set, "
+        "from 1, default 2)",
     )
     cmd.add_argument(
         "--ensemble",
@@ -152,6 +156,7 @@ def _add_whatif(commands) -> None:
         help="months to tabulate (default: the last); may repeat",
     )
     cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>-whatif/)")
+    cmd.add_argument("--force", action="store_true", help="replace another what-if's results in --out")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
 
@@ -225,7 +230,8 @@ def _say(console: Console, message: str) -> None:
     Rich would wrap at the console width (80 columns when output is not a terminal) and read
     `[...]` as markup, splitting file paths and field paths that users and scripts grep for.
     """
-    console.print(message, markup=False, highlight=False, soft_wrap=True)
+    printable = message.encode("utf-8", "backslashreplace").decode("utf-8")  # undecodable bytes of a path
+    console.print(printable, markup=False, highlight=False, soft_wrap=True)
 
 
 def _fail(console: Console, message: str) -> int:
@@ -234,7 +240,7 @@ def _fail(console: Console, message: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from sim.report.outputs import check_folder, default_folder, save_run
+    from sim.report.outputs import run_identity, save_run
     from sim.report.tables import print_result
     from sim.run import run
 
@@ -244,11 +250,11 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             return _fail(err, f"--seed: expected a whole number from 0 to 2**63-1, got {args.seed}")
         scenario = scenario.model_copy(update={"seed": args.seed})
     folder = args.out or Path("runs") / scenario.name
-    check_folder(folder, scenario.name, replace=args.force)
-    began = time.perf_counter()
-    result = run(scenario, mode=args.mode, progress=not args.quiet and sys.stderr.isatty())
-    elapsed = time.perf_counter() - began
-    save_run(result, folder if args.out else default_folder(result))
+    with claimed_folder(folder, run_identity(scenario), replace=args.force) as claim:
+        began = time.perf_counter()
+        result = run(scenario, mode=args.mode, progress=not args.quiet and sys.stderr.isatty())
+        elapsed = time.perf_counter() - began
+        claim.commit(lambda staging: save_run(result, staging))
     if not args.quiet:
         print_result(result, out)
         _say(out, f"Simulated {scenario.months} months in {elapsed:.2f} s; outputs in {folder}/")
@@ -294,13 +300,13 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.report.tables import whatif_table
-    from sim.report.whatif_report import save_whatif
+    from sim.report.whatif_report import save_whatif, whatif_identity
     from sim.whatif.analysis import whatif
     from sim.whatif.changes import Changes, parse_changes
 
     least = 1 if args.ensemble else 2
-    if args.replicates is not None and args.replicates < least:
-        return _fail(err, f"--replicates: expected at least {least}, got {args.replicates}")
+    if args.replicates is not None and not least <= args.replicates <= MAX_REPLICATES:
+        return _fail(err, f"--replicates: expected {least} to {MAX_REPLICATES}, got {args.replicates}")
     if args.ensemble_sets is not None and (args.ensemble is None or args.ensemble_sets < 1):
         return _fail(err, f"--sets: expected a positive number with --ensemble, got {args.ensemble_sets}")
     if not 0 < args.confidence < 1:
@@ -309,22 +315,23 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")
     scenario = load_scenario(args.scenario)
     changes = Changes(args.price_cut, args.capacity_cap, args.switching_cost, args.sets, args.both, args.against)
-    baseline, _ = parse_changes(scenario, changes)
+    baseline, variant = parse_changes(scenario, changes)
     dates = [_month_in(baseline, text) for text in args.at] or None
-    began = time.perf_counter()
-    sets = args.ensemble_sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
-    result = whatif(
-        scenario,
-        changes,
-        args.replicates,
-        args.confidence,
-        args.workers,
-        progress=not args.quiet,
-        ensemble=args.ensemble,
-        sets=sets,
-    )
     folder = args.out or Path("runs") / f"{baseline.name}-whatif"
-    save_whatif(result, folder, dates)
+    with claimed_folder(folder, whatif_identity(baseline, variant), replace=args.force) as claim:
+        began = time.perf_counter()
+        sets = args.ensemble_sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
+        result = whatif(
+            scenario,
+            changes,
+            args.replicates,
+            args.confidence,
+            args.workers,
+            progress=not args.quiet,
+            ensemble=args.ensemble,
+            sets=sets,
+        )
+        claim.commit(lambda staging: save_whatif(result, staging, dates))
     if not args.quiet:
         for line in result.headlines(dates[-1] if dates else None):
             _say(out, line)
@@ -580,6 +587,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(err, str(problem))
     except OutputConflict as conflict:
         return _fail(err, str(conflict))
+    except ValueError as error:  # a run whose outputs break an invariant; its class is loaded only here
+        from sim.record.trajectories import ImplausibleRun
+
+        if not isinstance(error, ImplausibleRun):
+            raise
+        where = getattr(args, "scenario", None) or getattr(args, "sweep", None) or "sim"
+        return _fail(err, f"{where}: the run's outputs were refused, nothing was written: {error}")
     except KeyboardInterrupt:
         err.print("interrupted; files already written are complete")
         return 130

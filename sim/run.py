@@ -91,10 +91,11 @@ def run(
     `seed` overrides the scenario's own; the result's scenario carries the seed used, so
     saving it and running it again reproduces this run exactly. `progress` shows a bar of
     months simulated (worth it in the slow reference mode or with millions of agents).
+    Outputs that break an invariant (a share outside [0, 1], a NaN) raise ImplausibleRun.
     """
     from tqdm import tqdm
 
-    from sim.record.trajectories import record
+    from sim.record.trajectories import check_invariants, record
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -103,9 +104,6 @@ def run(
     model = build_model(scenario, mode=mode)
     for _ in tqdm(range(scenario.months), desc=scenario.name, unit="month", disable=not progress, leave=False):
         model.step()
-    return RunResult(
-        scenario=scenario,
-        seed=scenario.seed,
-        record=record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario)),
-        mode=mode,
-    )
+    recorded = record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario))
+    check_invariants(recorded)
+    return RunResult(scenario=scenario, seed=scenario.seed, record=recorded, mode=mode)

@@ -204,3 +204,43 @@ def record(
         vendor_ids=list(vendor_ids),
         families=family_rows(ledger, vendor_ids, family_ids, start, outside_family),
     )
+
+
+SHARE_COLUMNS = ("token_share", "revenue_share")
+SHARE_TOLERANCE = 1e-9
+
+
+class ImplausibleRun(ValueError):
+    """A run whose outputs break an invariant: written out, they would be nonsense."""
+
+
+def check_invariants(trajectories: Trajectories) -> None:
+    """Refuse outputs no market can have, before anything is written.
+
+    Every number is finite; every share is in [0, 1]; each month's shares sum to 1 (or are
+    all 0, before the market exists). Extreme but valid inputs that overflow the model's
+    arithmetic end here, with the first offending column and month named.
+    """
+    for name, table in (("trajectories", trajectories.vendors), ("market", trajectories.market)):
+        numbers = table.select_dtypes("number")
+        bad = ~np.isfinite(numbers.to_numpy(dtype=np.float64))
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ImplausibleRun(
+                f"{name}: {numbers.columns[column]} is not a finite number in {table['date'].iloc[row]}; "
+                "the scenario's values are too extreme for the model's arithmetic"
+            )
+    for column in SHARE_COLUMNS:
+        _check_shares(trajectories.wide(column), column)
+
+
+def _check_shares(shares: pd.DataFrame, column: str) -> None:
+    outside = (shares < -SHARE_TOLERANCE) | (shares > 1 + SHARE_TOLERANCE)
+    if outside.to_numpy().any():
+        date = shares.index[outside.any(axis=1).to_numpy()][0]
+        raise ImplausibleRun(f"{column} outside [0, 1] in {date}; check the scenario for negative quantities")
+    sums = shares.sum(axis=1)
+    wrong = ~((sums - 1).abs().le(SHARE_TOLERANCE) | sums.abs().le(SHARE_TOLERANCE))
+    if wrong.any():
+        date = sums.index[wrong.to_numpy()][0]
+        raise ImplausibleRun(f"{column} sums to {sums[date]:.6g} in {date}, not 1")

@@ -16,10 +16,16 @@ from sim.report.files import write_atomically
 from sim.run import RunResult
 from sim.scenario.schema import Scenario
 
+LEGEND_ROWS = 16
 PANELS = (
     ("token_share", "Token share (external model-API tokens)"),
     ("revenue_share", "Revenue share (AI cloud revenue)"),
 )
+
+
+def literal(text: str) -> str:
+    """Text matplotlib shows as written: a `$` in a name would otherwise start a formula."""
+    return text.replace("$", r"\$")
 
 
 def _as_dates(labels) -> list[dt.date]:
@@ -36,7 +42,7 @@ def mark_events(ax: Axes, scenario: Scenario, label: bool) -> None:
             seen.add(event.date)
             text = event.note or f"{event.type} {getattr(event, 'vendor', '') or ''}".strip()
             ax.annotate(
-                text[:40],
+                literal(text[:40]),
                 xy=(when, 1.0),
                 xycoords=("data", "axes fraction"),
                 rotation=90,
@@ -54,7 +60,7 @@ def share_panel(ax: Axes, result: RunResult, metric: str, title: str, events: bo
     dates = _as_dates(table.index)
     colors, names = vendor_colors(result.scenario), vendor_names(result.scenario)
     for vendor in table.columns:
-        ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=names[vendor], linewidth=1.8)
+        ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=literal(names[vendor]), linewidth=1.8)
     if events:
         mark_events(ax, result.scenario, label=metric == "token_share")
     ax.set_title(title, fontsize=11)
@@ -73,7 +79,8 @@ def shares_figure(result: RunResult) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharex=True, constrained_layout=True)
     for ax, (metric, title) in zip(axes, PANELS, strict=True):
         share_panel(ax, result, metric, title)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    columns = -(-len(result.vendor_ids) // LEGEND_ROWS)  # many vendors: more legend columns, not a taller legend
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncol=columns)
     fig.suptitle(f"{result.scenario.name}: token share vs revenue share (seed {result.seed})", fontsize=12)
     return fig
 
@@ -111,7 +118,7 @@ def streams_figure(result: RunResult) -> Figure:
         rows_of = table[table["vendor"] == vendor]
         layers = [rows_of[column].to_numpy() / 1e9 for column, _ in STREAMS]
         ax.stackplot(dates, layers, colors=STREAM_COLORS, linewidth=0)
-        ax.set_title(names[vendor], fontsize=10)
+        ax.set_title(literal(names[vendor]), fontsize=10)
         ax.grid(alpha=0.25)
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1,)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

@@ -1,4 +1,4 @@
-"""The files `sim run` leaves in its output folder, each written atomically.
+"""The files `sim run` leaves in its output folder, written as one set (see sim.report.folders).
 
 trajectories.csv, market.csv, families.csv, summary.json, scenario.resolved.yaml, shares.png,
 revenue_streams.png
@@ -6,48 +6,31 @@ revenue_streams.png
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
+from sim.provenance import scenario_hash
 from sim.report.files import write_json, write_text
+from sim.report.folders import Identity, OutputConflict
 
 if TYPE_CHECKING:
     from sim.run import RunResult
+    from sim.scenario.schema import Scenario
+
+__all__ = ["SUMMARY", "OutputConflict", "default_folder", "resolved_yaml", "run_identity", "save_run"]
 
 SUMMARY = "summary.json"
-
-
-class OutputConflict(Exception):
-    """The output folder holds another scenario's results."""
 
 
 def default_folder(result: RunResult, root: Path = Path("runs")) -> Path:
     return root / result.scenario.name
 
 
-def check_folder(folder: Path, scenario_name: str, replace: bool = False) -> None:
-    """Refuse to write over a different scenario's results (a rerun of the same one is fine).
-
-    `replace` (--force) allows that. A path that exists but is not a folder is refused even
-    then, before the run, rather than failing with a traceback when the first output is written.
-    """
-    if folder.exists() and not folder.is_dir():
-        raise OutputConflict(f"{folder} is a file, not a folder; choose another folder with --out")
-    summary = folder / SUMMARY
-    if replace or not summary.exists():
-        return
-    try:
-        existing = json.loads(summary.read_text(encoding="utf-8")).get("scenario")
-    except (OSError, ValueError):
-        existing = None
-    if existing != scenario_name:
-        raise OutputConflict(
-            f"{folder} holds results of scenario {existing!r}, not {scenario_name!r}; "
-            "choose another folder with --out, or pass --force to replace them"
-        )
+def run_identity(scenario: Scenario) -> Identity:
+    """A run's outputs are of a scenario, whatever its seed: compared by the resolved scenario's hash."""
+    return Identity(SUMMARY, "scenario_hash", scenario_hash(scenario), scenario.name)
 
 
 def resolved_yaml(result: RunResult) -> str:
@@ -61,7 +44,11 @@ def resolved_yaml(result: RunResult) -> str:
 
 
 def save_run(result: RunResult, folder: Path) -> dict[str, Path]:
-    """Write every output of a run; return what was written, by kind."""
+    """Write every output of a run into `folder`; return what was written, by kind.
+
+    The command line writes into a claimed folder's staging copy (sim.report.folders), so
+    the set appears whole or not at all.
+    """
     # Imported here, not above: checking the output folder before a run needs neither
     # matplotlib nor pandas, and the command line checks it before anything is simulated.
     from sim.report.charts import save_figure, shares_figure, streams_figure

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from sim.run import RunResult
 from sim.scenario.calendar import month_at, month_index
+from sim.scenario.loading import Problem, ScenarioError, read_yaml_mapping
 
 Rule = Literal["absolute", "relative", "factor", "at_least", "at_most"]
 Unit = Literal["share", "count", "yuan", "ratio"]
@@ -118,7 +117,17 @@ def _public_text(moment: Moment) -> str:
 
 
 def load_targets(path: str | Path) -> list[dict[str, Any]]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["targets"]
+    """The targets of a targets file, each a mapping with a known `id`; a ScenarioError otherwise."""
+    path = Path(path)
+    _, data, lines = read_yaml_mapping(path, "targets")
+    targets = data.get("targets")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise ScenarioError([Problem(str(path), "targets", "expected a list of targets", lines.get(("targets",)))])
+    for i, target in enumerate(targets):
+        if not isinstance(target.get("id"), str) or target["id"] not in MOMENTS:
+            message = f"unknown target id {target.get('id')!r}; expected one of: {', '.join(MOMENTS)}"
+            raise ScenarioError([Problem(str(path), f"targets.{i}.id", message, lines.get(("targets", str(i))))])
+    return targets
 
 
 # --- where each target's data lies ----------------------------------------------------------------
@@ -307,7 +316,11 @@ def measure(result: RunResult, targets: list[dict[str, Any]]) -> list[Moment]:
     for target in targets:
         if target["id"] not in MOMENTS:
             raise KeyError(f"no moment is defined for target {target['id']!r}")
-        moments.extend(MOMENTS[target["id"]](result, target))
+        try:
+            moments.extend(MOMENTS[target["id"]](result, target))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            message = f"its values do not fit the check ({type(error).__name__}: {error})"
+            raise ScenarioError([Problem("targets", str(target["id"]), message)]) from None
     return moments
 
 

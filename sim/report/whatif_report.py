@@ -1,8 +1,10 @@
-"""What-if outputs: whatif.md (headlines, table, changes, provenance), whatif.csv and whatif.png."""
+"""What-if outputs: whatif.md (headlines, table, changes, provenance), whatif.csv, whatif.png and
+whatif.json (what was compared, for reruns and overwrite checks)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -11,9 +13,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sim.provenance import scenario_hash
-from sim.report.charts import save_figure
+from sim.report.charts import literal, save_figure
 from sim.report.colors import vendor_colors
-from sim.report.files import write_text
+from sim.report.files import write_json, write_text
+from sim.report.folders import Identity
+from sim.scenario.schema import Scenario
 from sim.whatif.analysis import METRICS, SHARE_METRICS, WhatIfResult
 
 TITLES = {"token_share": "Token share", "revenue_share": "Revenue share"}
@@ -58,7 +62,8 @@ def whatif_figure(result: WhatIfResult) -> Figure:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(
-        f"What if: {'; '.join(result.changes) or 'no change'} ({result.runs_label})", fontsize=11
+        literal(f"What if: {'; '.join(result.changes) or 'no change'} ({result.runs_label})"),
+        fontsize=11,
     )
     return fig
 
@@ -102,12 +107,41 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
     return "\n".join(lines)
 
 
+MARKER = "whatif.json"
+
+
+def whatif_identity(baseline: Scenario, variant: Scenario) -> Identity:
+    """A what-if's outputs are of its two sides: compared by the hash of both resolved scenarios."""
+    both = hashlib.sha256(f"{scenario_hash(baseline)}:{scenario_hash(variant)}".encode()).hexdigest()
+    return Identity(MARKER, "identity", both, baseline.name)
+
+
+def provenance(result: WhatIfResult) -> dict:
+    """whatif.json: what was compared (both sides' hashes), how (seeds, confidence), with what versions."""
+    return {
+        "name": result.baseline.name,
+        "identity": whatif_identity(result.baseline, result.variant).value,
+        "baseline_hash": scenario_hash(result.baseline),
+        "whatif_hash": scenario_hash(result.variant),
+        "changes": result.changes,
+        "seeds": result.seeds,
+        "confidence": result.confidence,
+        "versions": result.versions,
+    }
+
+
 def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = None) -> dict[str, Path]:
-    """Write whatif.md, whatif.csv and whatif.png into `folder`."""
+    """Write whatif.md, whatif.csv, whatif.png and whatif.json into `folder`."""
     dates = dates or [result.dates[-1]]
-    written = {"report": folder / "whatif.md", "table": folder / "whatif.csv", "chart": folder / "whatif.png"}
+    written = {
+        "report": folder / "whatif.md",
+        "table": folder / "whatif.csv",
+        "chart": folder / "whatif.png",
+        "provenance": folder / MARKER,
+    }
     folder.mkdir(parents=True, exist_ok=True)
     write_text(written["table"], result.table.to_csv(index=False, float_format="%.10g"))
     write_text(written["report"], markdown(result, dates))
     save_figure(whatif_figure(result), written["chart"])
+    write_json(written["provenance"], provenance(result))
     return written

@@ -24,7 +24,17 @@ def parse_month(value: object) -> str:
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12 or not 1900 <= year <= 2200:
         raise ValueError(f"expected a month as 'YYYY-MM', got {value!r}")
+    if len(parts) == 3 and not _is_day_of(year, month, int(parts[2])):
+        raise ValueError(f"{value!r} is not a day in the calendar; write the month as 'YYYY-MM'")
     return f"{year:04d}-{month:02d}"
+
+
+def _is_day_of(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 Month = Annotated[str, BeforeValidator(parse_month), PlainSerializer(str)]

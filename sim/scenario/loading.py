@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.scenario.schema import Scenario
+from sim.scenario.yaml_input import InputRefused, check_path_text, parse_yaml, read_regular_file
 
 DIRECTIVES = ("extends", "add_events", "drop_events")
 MAX_EXTENDS_DEPTH = 16
@@ -33,8 +34,23 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = self.source + (f":{self.line}" if self.line else "")
-        return f"{where}: {self.field or '(top level)'}: {self.message}"
+        where = _capped(self.source) + (f":{self.line}" if self.line else "")
+        return f"{where}: {_capped(self.field) or '(top level)'}: {_capped(self.message)}"
+
+
+MAX_QUOTED_CHARS = 200
+
+
+def _capped(text: str) -> str:
+    """Text safe to print, and short: a message never echoes a whole input back.
+
+    Lone surrogates (undecodable bytes of a path or argument) are shown escaped, since a
+    terminal cannot print them.
+    """
+    text = _printable_text(text)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    return f"{text[:MAX_QUOTED_CHARS]}... ({len(text) - MAX_QUOTED_CHARS:,} more characters)"
 
 
 @dataclass
@@ -111,12 +127,26 @@ def _parse_assignment(assignment: str) -> tuple[str, Any]:
     dotted = dotted.strip()
     if not sep or not dotted or any(not part for part in dotted.split(".")):
         raise ScenarioError([Problem("--set", assignment, "expected PATH=VALUE, e.g. agents.developers=5000")])
+    if not _printable(assignment):
+        raise ScenarioError([Problem("--set", _printable_text(dotted), "contains bytes that are not UTF-8 text")])
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as exc:
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([Problem("--set", dotted, f"value is not valid YAML: {reason} (got {text!r})")]) from None
+        value = parse_yaml(text)[0] if text.strip() else None
+    except InputRefused as refused:
+        raise ScenarioError([Problem("--set", dotted, f"value is {refused.message} (got {text!r})")]) from None
     return dotted, value
+
+
+def _printable(text: str) -> bool:
+    """False for text holding lone surrogates (bytes a command line could not decode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable_text(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _assign(data: Any, keys: tuple[str, ...], value: Any, assignment: str) -> None:
@@ -162,14 +192,16 @@ def _read_chain(path: Path) -> list[_Layer]:
     """
     chain = [_read_file(path)]
     while (parent := _parent_path(chain[-1])) is not None:
-        if parent.resolve() in {layer.path.resolve() for layer in chain}:
+        if any(_same_file(parent, layer.path) for layer in chain):
             names = " -> ".join(layer.path.name for layer in chain)
             raise _extends_problem(chain[-1], f"files extend each other in a loop: {names} -> {parent.name}")
         if len(chain) >= MAX_EXTENDS_DEPTH:
             raise _extends_problem(chain[-1], f"more than {MAX_EXTENDS_DEPTH} files extend one another")
-        if not parent.exists():
-            raise _extends_problem(chain[-1], f"file not found: {parent}")
-        chain.append(_read_file(parent))
+        try:
+            text = read_regular_file(parent)
+        except InputRefused as refused:
+            raise _extends_problem(chain[-1], f"{refused.message}: {parent}") from None
+        chain.append(_Layer(parent, *parse_yaml_mapping(parent, text, "scenario")))
     return list(reversed(chain))
 
 
@@ -177,7 +209,16 @@ def _parent_path(layer: _Layer) -> Path | None:
     parent = layer.data.get("extends")
     if parent is not None and not isinstance(parent, str):
         raise _extends_problem(layer, f"expected a file path (got {parent!r})")
+    if parent and (reason := check_path_text(parent)):
+        raise _extends_problem(layer, f"{reason}: {parent!r}")
     return layer.path.parent / parent if parent else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):
+        return a.absolute() == b.absolute()
 
 
 def _extends_problem(layer: _Layer, message: str) -> ScenarioError:
@@ -192,25 +233,25 @@ def _read_file(path: Path) -> _Layer:
 def read_yaml_mapping(path: Path, kind: str) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int]]:
     """A YAML file's text, its top-level mapping and each field's line; a ScenarioError otherwise.
 
-    Shared by scenario and sweep files so both report unreadable files and bad YAML alike.
+    Shared by scenario and sweep files so both refuse the same things alike: anything but a
+    regular file, files over the size limit, deep nesting, runaway aliases, bad YAML.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
+        text = read_regular_file(path)
+    except InputRefused as refused:
+        raise ScenarioError([Problem(str(path), "", refused.message, refused.line)]) from None
+    return (text, *parse_yaml_mapping(path, text, kind))
+
+
+def parse_yaml_mapping(path: Path, text: str, kind: str) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """The top-level mapping of a file's text and each field's line; a ScenarioError otherwise."""
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark else None
-        raise ScenarioError([Problem(str(path), "", f"not valid YAML: {reason}", line)]) from None
+        data, node = parse_yaml(text)
+    except InputRefused as refused:
+        raise ScenarioError([Problem(str(path), "", refused.message, refused.line)]) from None
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), "", f"expected a mapping of {kind} fields at the top level")])
-    return text, data, field_lines(node)
+    return data, field_lines(node)
 
 
 def field_lines(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
@@ -266,7 +307,7 @@ def _directive(layer: _Layer, value: Any, name: str, what: str, item_type: type)
 
 def _kept_events(events: list, dropped: list[str], layer: _Layer) -> list[int]:
     """Indices of the inherited events that `drop_events` keeps; every id dropped must exist."""
-    known = {e.get("id") for e in events if isinstance(e, dict)}
+    known = {e.get("id") for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)}
     for j, event_id in enumerate(dropped):
         if event_id not in known:
             line = layer.lines.get(("drop_events", str(j)), layer.lines.get(("drop_events",)))

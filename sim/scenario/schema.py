@@ -12,7 +12,7 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.scenario.calendar import Month, month_index
 
@@ -20,10 +20,43 @@ VENDOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 ALL_VENDORS = "all"
 
 
-class Strict(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are checked on assignment."""
+MAX_MAGNITUDE = 1e15
+"""No finite real number in a scenario is larger than this: every quantity the model reads is far
+smaller, and products of such numbers stay far from overflowing to infinity."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+class Strict(BaseModel):
+    """Base for every scenario section: unknown keys are errors, values are checked on assignment.
+
+    Real numbers must be finite (`.inf` only where a field says so: `MayBeInfinite`), at
+    most MAX_MAGNITUDE in size, and real numbers: `true` is not read as 1 (strict mode).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_value(cls, value: object) -> object:
+        if isinstance(value, float) and math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
+            raise ValueError(f"expected a number of at most {MAX_MAGNITUDE:.0e} in size")
+        if isinstance(value, str) and not _encodable(value):
+            raise ValueError("text with an unpaired UTF-16 surrogate cannot be printed or written to a file")
+        return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MayBeInfinite = Annotated[float, Field(allow_inf_nan=True)]
+"""A bound or cost where `.inf` means "none" or "never"; NaN is still refused by its bounds."""
+
+DisplayName = Annotated[str, Field(min_length=1, max_length=80, description="display name")]
+"""A name shown in charts and tables: long enough for any company, short enough for a legend."""
 
 
 # --- distributions of heterogeneous agent traits -------------------------------------------
@@ -70,6 +103,17 @@ class Pareto(Strict):
 Distribution = Annotated[Fixed | LogNormal | Uniform | Pareto, Field(discriminator="dist")]
 
 
+def _only_positive(distribution: Fixed | LogNormal | Uniform | Pareto) -> Fixed | LogNormal | Uniform | Pareto:
+    """A size scales tokens and spend: a size of zero or less would give negative shares."""
+    lowest = {"fixed": "value", "uniform": "low"}.get(distribution.dist)
+    if lowest is not None and getattr(distribution, lowest) <= 0:
+        raise ValueError(f"a size must be more than 0: {lowest} must be > 0")
+    return distribution
+
+
+SizeDistribution = Annotated[Distribution, AfterValidator(_only_positive)]
+
+
 # --- vendors ---------------------------------------------------------------------------------
 
 
@@ -114,20 +158,32 @@ class FirstParty(Strict):
 
     users: float = Field(ge=0, description="monthly active users of the group's AI apps at the start")
     users_growth: float = Field(0.0, ge=-1, le=5, description="monthly growth of users while few (logistic)")
-    users_ceiling: float = Field(math.inf, gt=0, description="users the apps saturate at")
+    users_ceiling: MayBeInfinite = Field(math.inf, gt=0, description="users the apps saturate at")
     tokens_per_user: float = Field(ge=0, description="tokens per user per day at the start")
     tokens_per_user_growth: float = Field(
         0.0, ge=-1, le=2, description="monthly growth of tokens per user while few (longer chats, reasoning, video)"
     )
-    tokens_per_user_ceiling: float = Field(
+    tokens_per_user_ceiling: MayBeInfinite = Field(
         math.inf, gt=0, description="tokens per user per day that use saturates at (logistic)"
     )
+
+    @model_validator(mode="after")
+    def _ceilings_above_start(self) -> FirstParty:
+        _at_least("users_ceiling", self.users_ceiling, "users", self.users)
+        _at_least("tokens_per_user_ceiling", self.tokens_per_user_ceiling, "tokens_per_user", self.tokens_per_user)
+        return self
+
+
+def _at_least(name: str, ceiling: float, start_name: str, start: float) -> None:
+    """A logistic ceiling below the starting level would make growth run away, not saturate."""
+    if ceiling < start:
+        raise ValueError(f"{name}: {ceiling:g} is below {start_name} ({start:g}); a ceiling is at least the start")
 
 
 class Vendor(Strict):
     """A cloud vendor selling model-API tokens (MaaS), AI PaaS and GPU-hours (AI IaaS)."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="chart colour")
     active: bool = Field(True, description="in the market from the start (else enters by event)")
     price: float = Field(gt=0, description="list price of its representative blended token offer, yuan/1k tokens")
@@ -172,7 +228,7 @@ class Vendor(Strict):
 class Family(Strict):
     """A model family (Doubao, Qwen, DeepSeek, ...): its quality and whether its weights are open."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     owner: str | None = Field(None, description="vendor whose API sells it first-party; omit for a third party")
     quality: float = Field(description="quality index read from public leaderboards, logit units; moved by events")
     open_weights: bool = Field(False, description="weights open from the start (else by an open_weights event)")
@@ -181,13 +237,18 @@ class Family(Strict):
 class Lab(Strict):
     """A model lab (Moonshot, MiniMax, Zhipu, ...): rents GPU clusters for training and serving."""
 
-    name: str = Field(description="display name")
+    name: DisplayName
     gpus: float = Field(gt=0, description="GPU-equivalents it rents at the start")
     growth: float = Field(
         0.05, ge=-1, le=5, description="monthly growth of the GPUs it rents while far below its ceiling"
     )
-    ceiling: float = Field(math.inf, gt=0, description="GPUs its rental saturates at (logistic)")
+    ceiling: MayBeInfinite = Field(math.inf, gt=0, description="GPUs its rental saturates at (logistic)")
     investors: list[str] = Field(default_factory=list, description="vendors holding equity in it (public ties)")
+
+    @model_validator(mode="after")
+    def _ceiling_above_start(self) -> Lab:
+        _at_least("ceiling", self.ceiling, "gpus", self.gpus)
+        return self
 
 
 class LabChoice(Strict):
@@ -211,7 +272,7 @@ class Serving(Strict):
     domestic_substitution: float = Field(
         0.5, ge=0, le=1, description="fraction of the imported GPUs export controls block that domestic chips replace"
     )
-    priority_ratio: float = Field(
+    priority_ratio: MayBeInfinite = Field(
         3.0,
         ge=1,
         description="when GPUs are short, a stream earlier in a vendor's allocation order is served this many "
@@ -290,7 +351,7 @@ class Developers(Strict):
 
     population: float = Field(gt=0, description="real developer accounts that could ever adopt")
     initially_adopted: float = Field(0.05, ge=0, le=1, description="fraction already using an API at start")
-    size: Distribution = Field(
+    size: SizeDistribution = Field(
         default_factory=lambda: Pareto(minimum=1.0, alpha=1.8, cap=1000.0),
         description="relative token demand of a developer",
     )
@@ -310,7 +371,7 @@ class Developers(Strict):
     usage_growth: float = Field(
         0.05, ge=-1, le=2, description="exogenous growth of usage per month while far below its ceiling"
     )
-    usage_ceiling: float = Field(
+    usage_ceiling: MayBeInfinite = Field(
         math.inf, gt=1, description="use per developer saturates at this multiple of the starting use (logistic)"
     )
     adoption: Adoption = Field(default_factory=Adoption)
@@ -319,7 +380,7 @@ class Developers(Strict):
     review_probability: float = Field(
         0.15, ge=0, le=1, description="chance per month an adopter reconsiders its vendor"
     )
-    switching_cost: float = Field(
+    switching_cost: MayBeInfinite = Field(
         1.0, ge=0, description="switching cost with no lock-in, utility units (.inf: never switch)"
     )
     lock_in: LockIn = Field(default_factory=LockIn)
@@ -359,7 +420,7 @@ class Enterprises(Strict):
         0.0, ge=0, le=5, description="Bass q: extra hazard per month times the adopted fraction of the potential"
     )
     potential: float = Field(1.0, gt=0, le=1, description="fraction of enterprises that ever adopt (saturation)")
-    size: Distribution = Field(
+    size: SizeDistribution = Field(
         default_factory=lambda: Pareto(minimum=1.0, alpha=1.5, cap=300.0),
         description="relative size (use and budget scale with it)",
     )
@@ -369,7 +430,7 @@ class Enterprises(Strict):
     usage_growth: float = Field(
         0.05, ge=-1, le=2, description="monthly growth of enterprises' use while far below its ceiling"
     )
-    usage_ceiling: float = Field(
+    usage_ceiling: MayBeInfinite = Field(
         math.inf, gt=1, description="use per enterprise saturates at this multiple of the starting use (logistic)"
     )
     demand_elasticity: float = Field(0.3, ge=0, le=3, description="price elasticity of API token use")
@@ -390,7 +451,9 @@ class Enterprises(Strict):
     finetune_gpu_hours: float = Field(
         0.0, ge=0, description="fine-tuning GPU-hours a month of a size-1 private deployer"
     )
-    migration_cost: float = Field(2.0, ge=0, description="utility cost of changing vendor at renewal (.inf: never)")
+    migration_cost: MayBeInfinite = Field(
+        2.0, ge=0, description="utility cost of changing vendor at renewal (.inf: never)"
+    )
 
 
 class AgentCounts(Strict):
@@ -508,12 +571,12 @@ class SwitchingEvent(EventBase):
     """A change to switching frictions, e.g. a common API standard."""
 
     type: Literal["switching"]
-    switching_cost: float | None = Field(None, ge=0)
+    switching_cost: MayBeInfinite | None = Field(None, ge=0)
     switching_cost_change: float | None = Field(None, gt=-1, description="fractional change")
     lock_in_rate: float | None = Field(None, ge=0)
     lock_in_weight: float | None = Field(None, ge=0, allow_inf_nan=False)
     lock_in_weight_change: float | None = Field(None, gt=-1, description="fractional change")
-    migration_cost: float | None = Field(None, ge=0)
+    migration_cost: MayBeInfinite | None = Field(None, ge=0)
 
 
 Event = Annotated[
@@ -535,7 +598,7 @@ Event = Annotated[
 class Scenario(Strict):
     """A complete, validated scenario: what the model is built from."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used for the output folder")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80, description="used for the output folder")
     description: str = ""
     start: Month
     months: int = Field(ge=1, le=600)

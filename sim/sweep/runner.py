@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from sim.report.files import write_json
+from sim.report.folders import folder_lock
 from sim.scenario.loading import Problem, ScenarioError
 from sim.sweep.models import Job, RunRecord, evaluate_batch
 from sim.sweep.plan import Plan, PlannedRun, Work, make_plan
@@ -82,7 +83,21 @@ def run_sweep(
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep, overrides)
     folder = Path(out) if out is not None else Path("runs") / sweep.name
-    check_folder(folder, sweep.name, replace=force)
+    with folder_lock(folder):
+        check_folder(folder, sweep.name, replace=force)
+        return _run_locked(sweep, folder, workers, scheduler, client, batch_size, progress)
+
+
+def _run_locked(
+    sweep: Sweep,
+    folder: Path,
+    workers: int | None,
+    scheduler: str | None,
+    client: Client | None,
+    batch_size: int | None,
+    progress: bool,
+) -> SweepRun:
+    """The sweep itself, while this process holds the folder's lock."""
     plan = make_plan(sweep)
     started = _now()
     write_inputs(folder, plan, {"state": "running", "started": started})

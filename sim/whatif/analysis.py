@@ -25,10 +25,11 @@ from sim.provenance import versions
 from sim.run import run
 from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
-from sim.whatif.changes import DEFAULT_REPLICATES, Changes, parse_changes
+from sim.whatif.changes import DEFAULT_REPLICATES, Changes, explain_no_effect, parse_changes
 
 METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
 SHARE_METRICS = ("token_share", "revenue_share")
+MAX_REPLICATES = 1000
 
 if TYPE_CHECKING:
     from sim.whatif.ensemble import EnsembleWhatIfResult
@@ -39,15 +40,20 @@ def replicate_seeds(scenario: Scenario, replicates: int) -> list[int]:
     return [scenario.seed + r for r in range(replicates)]
 
 
-def _tables(scenario: Scenario, seed: int) -> np.ndarray:
-    """[metric, month, vendor] for one run."""
+def _tables(scenario: Scenario, seed: int, vendors: list[str]) -> np.ndarray:
+    """[metric, month, vendor] for one run, vendors in the given order (the baseline's).
+
+    Columns are picked by vendor id, never by position: a side that lists its vendors in
+    another order is compared vendor by vendor all the same.
+    """
     result = run(scenario, seed=seed)
-    return np.stack([result.wide(metric).to_numpy() for metric in METRICS])
+    return np.stack([result.wide(metric).loc[:, vendors].to_numpy() for metric in METRICS])
 
 
 def _pair(job: tuple[Scenario, Scenario, int]) -> tuple[np.ndarray, np.ndarray]:
     baseline, variant, seed = job
-    return _tables(baseline, seed), _tables(variant, seed)
+    vendors = list(baseline.vendors)
+    return _tables(baseline, seed, vendors), _tables(variant, seed, vendors)
 
 
 def run_pairs(
@@ -140,6 +146,7 @@ class WhatIfResult:
     table: pd.DataFrame  # long: date, vendor, metric, baseline, whatif, difference, low, high, unpaired_low, ...
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [replicate, metric, month, vendor]
     versions: dict[str, str] = field(default_factory=versions)
+    no_effect: list[str] = field(default_factory=list)  # why a change altered nothing, if it did not
 
     @property
     def interval_label(self) -> str:
@@ -163,7 +170,12 @@ class WhatIfResult:
         return rows if metric is None else rows[rows["metric"] == metric]
 
     def headlines(self, date: str | None = None, count: int = 4) -> list[str]:
-        """Sentences for the largest share changes at `date` (default: the last month)."""
+        """Sentences for the largest share changes at `date` (default: the last month).
+
+        A change that altered nothing is said so plainly instead: zero differences are not a finding.
+        """
+        if self.no_effect:
+            return list(self.no_effect)
         date = date or self.dates[-1]
         rows = self.at(date)
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
@@ -247,13 +259,14 @@ def whatif(
             on_pair=on_pair,
         )  # fmt: skip
     replicates = replicates or DEFAULT_REPLICATES
-    if replicates < 2:
-        raise ValueError("replicates must be at least 2 for a confidence interval")
+    if not 2 <= replicates <= MAX_REPLICATES:
+        raise ValueError(f"replicates must be from 2 (for a confidence interval) to {MAX_REPLICATES}")
     baseline, variant = parse_changes(scenario, changes)
     seeds = replicate_seeds(baseline, replicates)
     base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress, on_pair)
     labels = [month_at(baseline.start, i) for i in range(baseline.months)]
     table = summarize(base_runs, variant_runs, labels, list(baseline.vendors), confidence)
+    unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
     return WhatIfResult(
         baseline=baseline,
         variant=variant,
@@ -262,4 +275,5 @@ def whatif(
         confidence=confidence,
         table=table,
         samples={"baseline": base_runs, "whatif": variant_runs},
+        no_effect=explain_no_effect(baseline, changes) if unchanged else [],
     )

@@ -67,7 +67,49 @@ def parse_changes(base: Scenario, changes: Changes, preset: list[str] | None = N
         data = variant.model_dump()
         data["events"] = data["events"] + events
         variant = scenario_from_dict(data)
+    _check_aligned(baseline, variant, changes)
+    variant = _in_baseline_order(baseline, variant)
     return baseline, variant.model_copy(update={"name": f"{baseline.name}-whatif"})
+
+
+def _in_baseline_order(baseline: Scenario, variant: Scenario) -> Scenario:
+    """The variant with its vendors, families and labs listed in the baseline's order.
+
+    Agents draw their random numbers in list order, so the same scenario listed in another
+    order would draw differently and lose the pairing of common random numbers.
+    """
+    update = {}
+    for section in ("vendors", "families", "labs"):
+        ours, theirs = getattr(baseline, section), getattr(variant, section)
+        order = [key for key in ours if key in theirs] + [key for key in theirs if key not in ours]
+        update[section] = {key: theirs[key] for key in order}
+    return variant.model_copy(update=update)
+
+
+def _check_aligned(baseline: Scenario, variant: Scenario, changes: Changes) -> None:
+    """Both sides must cover the same months and vendors: they are compared month by month, vendor by vendor.
+
+    (Order does not matter: sides are matched by vendor id and date.) A change to `start`,
+    `months` or the vendors belongs on both sides: `--both`.
+    """
+    source = str(changes.against) if changes.against is not None else "--set"
+    if (variant.start, variant.months) != (baseline.start, baseline.months):
+        message = (
+            f"the what-if side runs {variant.months} months from {variant.start}, the baseline {baseline.months} "
+            f"from {baseline.start}; months are compared one by one, so change start or months with --both"
+        )
+        raise ScenarioError([Problem(source, "start/months", message)])
+    if set(variant.vendors) != set(baseline.vendors):
+        added, missing = (
+            sorted(set(variant.vendors) - set(baseline.vendors)),
+            sorted(set(baseline.vendors) - set(variant.vendors)),
+        )
+        message = (
+            f"the what-if side's vendors differ from the baseline's (added: {', '.join(added) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'}); declare a vendor on both sides (--both) with "
+            "active: false and let an entry event bring it in"
+        )
+        raise ScenarioError([Problem(source, "vendors", message)])
 
 
 def _with_sets(scenario: Scenario, assignments: list[str], flag: str) -> Scenario:
@@ -181,3 +223,63 @@ def _switching(scenario: Scenario, value: str) -> dict[str, Any]:
         "lock_in_weight_change": change / 100,
         "note": f"what-if: switching costs {change:+g} %",
     }
+
+
+# --- changes that change nothing -------------------------------------------------------------
+
+
+def explain_no_effect(baseline: Scenario, changes: Changes) -> list[str]:
+    """Why a change left every result of every replicate exactly as it was, and what would test it.
+
+    Called only when both sides came out identical: the change altered no model input the
+    run uses (no posted price, no GPU fleet, no cost). Each sentence names what overrode or
+    absorbed the change and suggests a change that would test the question.
+    """
+    lines = [
+        "No effect: the what-if side's results are identical to the baseline's in every month of every "
+        "replicate, so the change altered no input the model uses (no posted price, no GPU capacity, no cost). "
+        "This is not a finding about the question."
+    ]
+    lines += [_price_cut_absorbed(baseline, item) for item in changes.price_cuts]
+    lines += [_capacity_cap_absorbed(baseline, item) for item in changes.capacity_caps]
+    lines += [
+        f"--switching-cost {item}: no developer or enterprise reconsidered a vendor in a way the cost decided; "
+        "try an earlier date, a larger change, or a higher developers.review_probability on both sides (--both)."
+        for item in changes.switching_costs
+    ]
+    lines += [
+        f"--set {item}: the model does not read this field in the months simulated, or another setting overrides "
+        "it; check docs/ODD.md for what the field feeds."
+        for item in changes.sets
+    ]
+    if changes.against is not None:
+        lines.append(f"{changes.against}: it differs from the baseline in nothing the model reads.")
+    return lines
+
+
+def _price_cut_absorbed(scenario: Scenario, item: str) -> str:
+    who = TARGETED.match(item)
+    vendors = list(scenario.vendors) if who is None or who["who"] == ALL_VENDORS else [who["who"]]
+    reactive = {v: [p.policy for p in scenario.vendors[v].pricing] for v in vendors if scenario.vendors[v].pricing}
+    if reactive:
+        named = "; ".join(f"{scenario.vendors[v].name}'s {', '.join(policies)}" for v, policies in reactive.items())
+        fixes = " ".join(f"--set 'vendors.{v}.pricing=[]'" for v in reactive)
+        return (
+            f"--price-cut {item}: overridden by reactive pricing ({named}), which sets the posted price after the "
+            f"scheduled one each month. To test the cut itself, switch the reaction off on the what-if side: {fixes}."
+        )
+    return (
+        f"--price-cut {item}: the posted price did not change (the vendor is not in the market then, or a later "
+        "price event sets its price); try an earlier date or another vendor."
+    )
+
+
+def _capacity_cap_absorbed(scenario: Scenario, item: str) -> str:
+    who = TARGETED.match(item)
+    vendors = list(scenario.vendors) if who is None or who["who"] == ALL_VENDORS else [who["who"]]
+    domestic = [scenario.vendors[v].name for v in vendors if scenario.vendors[v].imported_chips == 0]
+    reason = f"{', '.join(domestic)} use no imported chips" if domestic else "the fleets never grew faster than the cap"
+    return (
+        f"--capacity-cap {item}: absorbed ({reason}; a cap limits growth of imported GPUs only). To test a supply "
+        "shock, cap growth below zero (e.g. all=-5%@DATE) or cap from an earlier month."
+    )

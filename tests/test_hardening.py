@@ -1,0 +1,399 @@
+"""Hostile input, odd output folders and misleading what-ifs end in a clear refusal, never a traceback.
+
+Every case runs the `sim` command (in-process, as `sys.exit(main())` does) and expects exit
+code 2, a message naming the file or flag (and the line when there is one) and the
+problem, no traceback, and a short message whatever the size of the input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim
+from sim.cli import main
+from sim.record.trajectories import ImplausibleRun, check_invariants
+from sim.report.colors import vendor_colors
+from sim.report.folders import Identity, OutputConflict, claimed_folder
+from sim.report.outputs import save_run
+from sim.whatif.analysis import whatif
+from sim.whatif.changes import Changes
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+FAST = ["--set", "agents.developers=2000", "--set", "agents.enterprises=400", "--set", "months=6"]
+BOTH = [flag if flag != "--set" else "--both" for flag in FAST]  # a what-if's --set is one side only
+BAD_INPUT = 2
+MAX_MESSAGE = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+def sim_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> Outcome:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)
+
+
+def assert_refused(outcome: Outcome, *phrases: str) -> None:
+    assert outcome.code == BAD_INPUT, outcome
+    assert "Traceback" not in outcome.err + outcome.out
+    assert len(outcome.err) < MAX_MESSAGE, f"{len(outcome.err)} characters of message"
+    for phrase in phrases:
+        assert phrase.lower() in outcome.err.lower(), f"expected {phrase!r} in:\n{outcome.err}"
+
+
+# --- malformed scenario files ----------------------------------------------------------------
+
+LAUGHS = "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else ', '.join(['lol'] * 10)}]\n" for i in range(9)
+)
+
+FILES = {
+    # name: (file text, line the message must point to or None, phrase)
+    "month 13": (f"extends: {BASELINE}\nstart: 2024-13-01\n", 2, "not a date in the calendar"),
+    "30 February": (
+        f"extends: {BASELINE}\nadd_events:\n  - {{type: exit, vendor: others, date: 2024-02-30}}\n",
+        3,
+        "not a date in the calendar",
+    ),
+    "year 0": (f"extends: {BASELINE}\nstart: 0000-01-01\n", 2, "not a date in the calendar"),
+    "integer past Python's digit limit": (f"extends: {BASELINE}\nmonths: {'9' * 5000}\n", 2, "too long"),
+    "nesting 1000 deep": (f"extends: {BASELINE}\ndescription: {'[' * 1000}{']' * 1000}\n", 2, "nested more than"),
+    "billion laughs": (LAUGHS, None, "aliases"),
+    "duplicate key": (f"extends: {BASELINE}\nmonths: 12\nmonths: 13\n", 3, "duplicate key 'months' (first at line 2)"),
+    "unhashable event id": (
+        f"extends: {BASELINE}\nadd_events:\n  - {{id: [a, b], type: exit, vendor: others, date: 2025-01}}\n",
+        None,
+        "add_events.0.id",
+    ),
+    "extends a name too long": (f"extends: {'a' * 5000}.yaml\n", 1, "too long"),
+    "extends with a NUL byte": ('extends: "a\\0b.yaml"\n', 1, "NUL"),
+    "extends a folder": ("extends: .\n", 1, "folder"),
+    "lone surrogate in a name": (f'extends: {BASELINE}\nname: "x\\ud800"\n', 2, "surrogate"),
+    "lone surrogate in an id": (f'extends: {BASELINE}\nvendors:\n  "v\\udc80": {{name: a}}\n', 3, "surrogate"),
+    "whole input echoed back": (f"extends: {BASELINE}\nname: {'x' * 5000} y\n", 2, "more characters"),
+    "YAML 1.1 boolean where a number is meant": (f"extends: {BASELINE}\nmonths: yes\n", 2, "integer"),
+}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_a_malformed_file_is_refused_at_its_line(name, capsys, tmp_path):
+    text, line, phrase = FILES[name]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    outcome = sim_cli(capsys, "validate", path)
+    where = f"{path}:{line}:" if line else str(path)
+    assert_refused(outcome, where, phrase)
+
+
+def test_only_regular_files_are_read(capsys, tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path, phrase in ((fifo, "a pipe"), (Path("/dev/zero"), "a device"), (tmp_path, "a folder")):
+        assert_refused(sim_cli(capsys, "validate", path), str(path), phrase)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(capsys, tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("# " + "x" * 1_100_000 + "\n", encoding="utf-8")
+    assert_refused(sim_cli(capsys, "validate", path), str(path), "larger than")
+
+
+def test_sweep_files_are_read_by_the_same_safe_reader(capsys, tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(LAUGHS, encoding="utf-8")
+    assert_refused(sim_cli(capsys, "sweep", path, "--dry-run"), str(path), "aliases")
+    path.write_text("name: a\nname: b\n", encoding="utf-8")
+    assert_refused(sim_cli(capsys, "sweep", path, "--dry-run"), f"{path}:2:", "duplicate key")
+
+
+def test_a_targets_file_that_is_not_a_list_of_known_targets_is_refused(capsys, tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text("targets: {a: 1}\n", encoding="utf-8")
+    assert_refused(sim_cli(capsys, "targets", BASELINE, "--targets", path, *FAST), str(path), "list of targets")
+
+
+def test_numbers_written_with_an_exponent_are_numbers():
+    scenario = sim.load_scenario(BASELINE, ["developers.population=2.5e6"])
+    assert scenario.developers.population == 2_500_000.0
+
+
+# --- malformed --set values ------------------------------------------------------------------
+
+SETS = {
+    # assignment: phrase (the message must also name the field)
+    "months=true": "integer",
+    "months=12.5": "integer",
+    "developers.tokens_per_day=1e308": "at most",
+    "vendors.volcano.price=.inf": "finite",
+    "families.doubao.quality=.nan": "finite",
+    "enterprises.population=.inf": "finite",
+    "developers.switching_cost=.nan": "greater than or equal to 0",
+    "developers.size={dist: fixed, value: -1}": "more than 0",
+    "enterprises.size={dist: uniform, low: -5, high: 1}": "more than 0",
+    "developers.size={dist: uniform, low: .nan, high: 1}": "finite",
+    "developers.size={dist: uniform, low: 2, high: 1}": "high must be >= low",
+    "start=2024-02-30": "not a date in the calendar",
+    "vendors.volcano.first_party.users_ceiling=1": "ceiling",
+    f"name={'x' * 300}": "at most 80",
+    'vendors.volcano.name="a\\ud800"': "surrogate",
+    "description=" + LAUGHS.replace("\n", "; "): "valid YAML",
+    "description=[" + ", ".join(["&a [1, 2]"] + ["*a"] * 60_000) + "]": "aliases",
+}
+
+
+@pytest.mark.parametrize("assignment", list(SETS), ids=[a[:50] for a in SETS])
+def test_a_malformed_set_is_refused_naming_it(assignment, capsys):
+    outcome = sim_cli(capsys, "validate", BASELINE, "--set", assignment)
+    assert_refused(outcome, "--set", assignment.partition("=")[0], SETS[assignment])
+
+
+def test_infinity_stays_allowed_where_a_field_means_never():
+    scenario = sim.load_scenario(BASELINE, ["developers.switching_cost=.inf", "enterprises.migration_cost=.inf"])
+    assert scenario.developers.switching_cost == float("inf")
+
+
+# --- outputs are checked before they are written ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> sim.RunResult:
+    return sim.run(sim.load_scenario(BASELINE, [*FAST[1::2]]))
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "phrase"),
+    [
+        ("token_share", -0.2, "outside [0, 1]"),
+        ("revenue", np.nan, "not a finite number"),
+        ("revenue_share", 0.9, "sums"),
+    ],
+)
+def test_outputs_that_break_an_invariant_are_refused(tiny_run, column, value, phrase):
+    vendors = tiny_run.record.vendors.copy()
+    vendors.loc[vendors.index[0], column] = value
+    with pytest.raises(ImplausibleRun, match=phrase.replace("[", r"\[").replace("]", r"\]")):
+        check_invariants(type(tiny_run.record)(vendors, tiny_run.market, tiny_run.vendor_ids, tiny_run.families))
+
+
+def test_a_real_run_meets_the_invariants(tiny_run):
+    check_invariants(tiny_run.record)
+
+
+# --- charts take any vendors ------------------------------------------------------------------
+
+
+def many_vendors(count: int, name: str = "Vendor {i}") -> sim.Scenario:
+    data = sim.load_scenario(BASELINE, [*FAST[1::2]]).model_dump()
+    template = data["vendors"]["others"]
+    family = data["families"][next(f for f, v in data["families"].items() if v["owner"] == "others")]
+    for i in range(count):
+        data["vendors"][f"v{i}"] = {**template, "name": name.format(i=i), "color": None, "incumbency": 0.0}
+        data["families"][f"f{i}"] = {**family, "name": f"Family {i}", "owner": f"v{i}"}
+    return sim.scenario_from_dict(data)
+
+
+def test_every_vendor_gets_its_own_colour_past_the_palette():
+    colors = vendor_colors(many_vendors(40))
+    assert len(colors) == 46
+    assert len(set(colors.values())) == len(colors)
+
+
+def test_a_run_with_many_vendors_and_formula_like_names_writes_its_charts(tmp_path):
+    result = sim.run(many_vendors(34, name="Vendor $x^{{ {i}"))
+    written = save_run(result, tmp_path / "out")
+    assert written["chart"].stat().st_size > 0 and written["streams"].stat().st_size > 0
+
+
+# --- output folders -------------------------------------------------------------------------
+
+
+def run_into(capsys, folder: Path, *args: str) -> Outcome:
+    return sim_cli(capsys, "run", BASELINE, "--out", folder, "--quiet", *FAST, *args)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_an_output_folder_below_a_file_is_refused_before_the_run(capsys, tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert_refused(run_into(capsys, tmp_path / "file" / "out"), "which is a file")
+
+
+def test_a_dangling_symbolic_link_is_refused(capsys, tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    assert_refused(run_into(capsys, tmp_path / "link"), "symbolic link to nothing")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_folder_inside_another_runs_outputs_is_refused(capsys, tmp_path):
+    assert run_into(capsys, tmp_path / "run").code == 0
+    assert_refused(run_into(capsys, tmp_path / "run" / "inner"), "inside the outputs")
+
+
+def test_a_folder_holding_other_files_is_refused_even_with_force(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert_refused(run_into(capsys, tmp_path, "--force"), "not empty")
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_an_output_name_too_long_is_refused_before_the_run(capsys, tmp_path):
+    assert_refused(run_into(capsys, tmp_path / ("x" * 300)), "too long")
+
+
+def test_an_edited_scenario_with_the_same_name_does_not_replace_results_without_force(capsys, tmp_path):
+    folder = tmp_path / "baseline"
+    assert run_into(capsys, folder).code == 0
+    before = snapshot(folder)
+    assert_refused(run_into(capsys, folder, "--set", "developers.review_probability=0.3"), "edited", "--force")
+    assert snapshot(folder) == before
+    assert run_into(capsys, folder, "--set", "developers.review_probability=0.3", "--force").code == 0
+    assert snapshot(folder) != before
+
+
+def test_a_folder_being_written_by_another_process_is_refused(tmp_path):
+    identity = Identity("summary.json", "scenario_hash", "abc", "x")
+    with (
+        claimed_folder(tmp_path / "out", identity),
+        pytest.raises(OutputConflict, match="another sim process"),
+        claimed_folder(tmp_path / "out", identity),
+    ):
+        pass
+
+
+def test_a_finished_run_leaves_no_temporary_files_or_folders(capsys, tmp_path):
+    assert run_into(capsys, tmp_path / "out").code == 0
+    assert run_into(capsys, tmp_path / "out", "--seed", "3").code == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_killed_at_any_moment_leaves_one_whole_run(capsys, tmp_path):
+    """kill -9 during a run into a folder holding an earlier run: the folder holds either run, whole."""
+    old_args, new_args = ["--seed", "1"], ["--seed", "2"]
+    folder, reference = tmp_path / "out", tmp_path / "reference"
+    assert run_into(capsys, reference, *new_args).code == 0
+    new = snapshot(reference)
+    assert run_into(capsys, folder, *old_args).code == 0
+    old = snapshot(folder)
+    command = [sys.executable, "-m", "sim", "run", BASELINE, "--out", folder, "--quiet", *FAST, *new_args]
+    rng = np.random.default_rng(0)
+    seen = set()
+    for delay in rng.uniform(0.5, 6.0, size=6):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        now = snapshot(folder)
+        assert now in (old, new), "a mix of two runs"
+        seen.add("new" if now == new else "old")
+        if now == new:
+            assert run_into(capsys, folder, *old_args).code == 0
+    assert "old" in seen
+
+
+# --- what-ifs ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small() -> sim.Scenario:
+    return sim.load_scenario(BASELINE, [*FAST[1::2]])
+
+
+def test_sides_are_matched_by_vendor_id_not_position(small, tmp_path):
+    data = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
+    data["vendors"] = dict(reversed(list(data["vendors"].items())))
+    reordered = tmp_path / "reordered.yaml"
+    reordered.write_text(yaml.safe_dump(data), encoding="utf-8")
+    changes = Changes(against=reordered, both=FAST[1::2])
+    result = whatif(small, changes, replicates=2, workers=1, progress=False)
+    assert result.table["difference"].abs().max() == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "phrase"),
+    [
+        (["--set", "months=7"], "months are compared one by one"),
+        (["--set", "start=2024-02"], "months are compared one by one"),
+        (["--replicates", "1001"], "--replicates"),
+        (["--replicates", "1"], "--replicates"),
+        (["--price-cut", "all=50%@2024-03-99"], "not a day in the calendar"),
+    ],
+)
+def test_a_whatif_that_cannot_be_compared_is_refused(flags, phrase, capsys, tmp_path):
+    outcome = sim_cli(capsys, "whatif", BASELINE, *BOTH, *flags, "--out", tmp_path / "w", "--quiet")
+    assert_refused(outcome, phrase)
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_whatif_side_adding_a_vendor_is_refused_with_the_reason(small):
+    vendor = yaml.safe_dump(small.vendors["others"].model_dump(), default_flow_style=True).strip()
+    changes = Changes(sets=[f"vendors.newco={vendor}", "families.newco_llm={name: N, owner: newco, quality: 0}"])
+    with pytest.raises(sim.ScenarioError, match="added: newco"):
+        whatif(small, changes, replicates=2, workers=1, progress=False)
+
+
+def test_a_change_that_alters_nothing_says_so_and_suggests_a_test(small):
+    result = whatif(small, Changes(capacity_caps=["huawei=50%@2024-03"]), replicates=2, workers=1, progress=False)
+    headlines = result.headlines()
+    assert headlines[0].startswith("No effect")
+    assert "not a finding" in headlines[0]
+    assert "absorbed" in headlines[1] and "below zero" in headlines[1]
+
+
+def test_a_price_cut_overridden_by_a_reactive_policy_names_the_policy(small):
+    floor = "vendors.alibaba.pricing=[{policy: margin_floor, margin: 1000}]"
+    result = whatif(
+        small, Changes(price_cuts=["alibaba=50%@2024-03"], both=[floor]), replicates=2, workers=1, progress=False
+    )
+    if result.no_effect:
+        assert "margin_floor" in result.headlines()[1]
+        assert "vendors.alibaba.pricing=[]" in result.headlines()[1]
+    else:
+        assert not np.array_equal(result.samples["baseline"], result.samples["whatif"])
+
+
+def test_a_whatif_folder_holding_another_whatif_needs_force(capsys, tmp_path):
+    folder = tmp_path / "w"
+    first = ["whatif", BASELINE, *BOTH, "--replicates", "2", "--workers", "1", "--out", folder, "--quiet"]
+    assert sim_cli(capsys, *first, "--price-cut", "all=50%@2024-03").code == 0
+    provenance = json.loads((folder / "whatif.json").read_text(encoding="utf-8"))
+    assert provenance["changes"][-1] == "--price-cut all=50%@2024-03"
+    assert_refused(sim_cli(capsys, *first, "--price-cut", "all=20%@2024-03"), str(folder), "--force")
+    assert sim_cli(capsys, *first, "--price-cut", "all=20%@2024-03", "--force").code == 0
+    table = pd.read_csv(folder / "whatif.csv")
+    assert len(table) > 0
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_set_and_no_temporary_folder(capsys, tmp_path):
+    folder = tmp_path / "out"
+    assert run_into(capsys, folder).code == 0
+    before = snapshot(folder)
+
+    def disk_full(staging: Path) -> None:
+        (staging / "summary.json").write_text("{}", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    identity = Identity("summary.json", "scenario_hash", json.loads(before["summary.json"])["scenario_hash"], "x")
+    with claimed_folder(folder, identity) as claim, pytest.raises(OutputConflict, match="No space left"):
+        claim.commit(disk_full)
+    assert snapshot(folder) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
