@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from sim.report.targets import MOMENTS, Rule, target_span
+from sim.report.targets import MOMENTS, load_targets, target_span
 from sim.scenario.calendar import month_index, parse_month
 from sim.scenario.loading import Problem, ScenarioError, load_scenario, read_yaml_mapping, scenario_from_dict
 from sim.scenario.schema import Scenario, Strict
@@ -356,15 +355,10 @@ def _market_targets(
 
 
 def _read_targets(file: Path, at: _Locator) -> list[dict[str, Any]]:
+    """The targets file through the one safe reader (its own errors name it, its line and field)."""
     if not file.is_file():
         raise at.error(("targets", "file"), f"file not found: {file}")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise at.error(("targets", "file"), f"cannot read {file}: {str(exc)[:200]}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
-        raise at.error(("targets", "file"), f"{file} has no `targets:` list")
-    return data["targets"]
+    return load_targets(file)
 
 
 def _check_inside(target: dict[str, Any], base: Scenario, loc: tuple[str, ...], at: _Locator) -> None:
@@ -401,6 +395,3 @@ def _check_something_is_fitted(calibration: Calibration, at: _Locator) -> None:
     ends = [target_span(t)[1] for t in calibration.targets]
     if not any(month_index(end, calibration.until) >= 0 for end in ends):
         raise at.error(("until",), f"no target's data ends by {calibration.until}: nothing would be fitted")
-
-
-RULES: tuple[Rule, ...] = ("absolute", "relative", "factor", "at_least", "at_most")
