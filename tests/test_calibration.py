@@ -367,3 +367,12 @@ def test_write_base_puts_the_best_set_into_the_base_file_keeping_its_comments(tm
     assert written.developers.tokens_per_day == pytest.approx(best["developers.tokens_per_day"], rel=1e-5)
     assert all(v.platform_fee == pytest.approx(best["platform_fee"], rel=1e-5) for v in written.vendors.values())
     assert base.read_text().splitlines()[0] == (SCENARIOS / "baseline.yaml").read_text().splitlines()[0]
+
+
+def test_an_effect_some_sets_show_and_the_rest_do_not_is_called_undecided_whether_it_changes():
+    effects = np.array([0.0] * 4 + [-0.05, -0.1, -0.2, -0.01, -0.03, -0.02]).reshape(10, 1, 1, 1)
+    table = summarize_sets(np.zeros_like(effects), effects, ["2025-03"], ["alibaba"], 0.9)
+    row = next(table[table["metric"] == "token_share"].itertuples())
+    sentence = ensemble_sentence(row, "2025-03", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
+    assert sentence.startswith("In 6 of 10 plausible parameter sets Alibaba Cloud's token share is lower")
+    assert "unchanged in the other 4: the public figures do not decide whether it changes" in sentence

@@ -101,9 +101,12 @@ def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
         f"median {100 * row.difference:+.1f} pp ({round(100 * level)} % range {100 * row.low:+.1f} to "
         f"{100 * row.high:+.1f})."
     )
-    if row.agree < DECIDED * row.sets:
-        text += " The public figures do not decide the sign."
-    return text
+    if row.agree >= DECIDED * row.sets:
+        return text
+    opposite = row.higher if row.difference < 0 else row.lower
+    if opposite == 0:
+        return text + f" It is unchanged in the other {row.zero}: the public figures do not decide whether it changes."
+    return text + " The public figures do not decide the sign."
 
 
 def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
