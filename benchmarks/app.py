@@ -7,7 +7,7 @@ Starts `sim app` on the shipped baseline at its default agent counts and prints:
     with its DataCollector, then the charts' ECharts options as JSON) averaged over the months;
   - a whole baseline run: Reset, then "Run to end", click until the last month's charts;
   - a 12-replicate what-if: click until the headline shows, on all cores.
-Goals (issue of the app): ready < 5 s, Step < 200 ms, baseline run < 3 s, what-if < 30 s.
+Goals: ready < 5 s, Step < 200 ms, baseline run < 3 s, what-if < 30 s.
 Also prints the machine's load, since other work on the same cores slows every figure,
 and the CPU time each part cost the server (and the what-if's worker processes), which
 other work does not inflate.
