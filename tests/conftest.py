@@ -23,3 +23,18 @@ def small(name: str = "baseline", *overrides: str) -> Scenario:
 @pytest.fixture(scope="session")
 def small_baseline() -> Scenario:
     return small()
+
+
+def in_process_client():
+    """An in-process Dask cluster: one worker thread, no start-up cost (modules make it their fixture)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster, set_as_default=False) as dask,
+    ):
+        yield dask

@@ -9,7 +9,6 @@ bad files fail before anything is written; an ensemble what-if of no change is e
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -21,8 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, SCENARIOS
-from distributed import Client, LocalCluster
+from conftest import ROOT, SCENARIOS, in_process_client
 
 import sim
 from sim.calibrate import calibrate, load_calibration
@@ -31,22 +29,13 @@ from sim.report.targets import load_targets, measure
 from sim.whatif import Changes
 from sim.whatif.ensemble import ensemble_sentence, ensemble_whatif, summarize_sets
 
+client = pytest.fixture(scope="module")(in_process_client)
+
 # One worker builds the module's calibrations once (`make test` distributes by group).
 pytestmark = pytest.mark.xdist_group("calibration")
 
 TINY = {"agents.developers": 3000, "agents.enterprises": 800, "months": 24}
 TRUTH = {"developers.tokens_per_day": 9000.0, "enterprises.tokens_per_day": 4.0e5}
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster, set_as_default=False) as dask,
-    ):
-        yield dask
 
 
 def write_yaml(path: Path, data: dict) -> Path:

@@ -11,7 +11,6 @@ fails) check the sensitivity pipeline against known answers.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
+from conftest import in_process_client
 
 from sim.cli import main
 from sim.report.outputs import OutputConflict
@@ -41,16 +40,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 VENDORS = ("volcano", "alibaba", "baidu", "tencent", "huawei", "others")
 
 
-@pytest.fixture(scope="module")
-def client():
-    """An in-process Dask cluster: one worker thread, no start-up cost."""
-    with (
-        LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster, set_as_default=False) as dask,
-    ):
-        yield dask
+client = pytest.fixture(scope="module")(in_process_client)
 
 
 @pytest.fixture(scope="module")
