@@ -39,7 +39,8 @@ def test_validate_and_schema_load_no_model_sweep_or_chart_libraries(argv):
 def test_run_loads_mesa_but_not_dask(tmp_path):
     argv = ("run", "scenarios/baseline.yaml", "--set", "agents.developers=2000", "--set", "agents.enterprises=200")
     loaded = modules_after(*argv, "--set", "months=3", "--quiet", "--out", str(tmp_path))
-    assert "mesa" in loaded and "matplotlib" in loaded, "the run built the model and drew its charts"
+    assert "mesa" in loaded, "the run built the model"
+    assert (tmp_path / "shares.png").stat().st_size > 0, "the run drew its charts (in painter processes)"
     assert not loaded & {"dask", "distributed", "SALib"}
 
 

@@ -4,7 +4,9 @@ colours kept everywhere."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -13,8 +15,26 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from sim.report.colors import vendor_colors, vendor_names
 from sim.report.files import write_atomically
-from sim.run import RunResult
 from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Charted(Protocol):
+    """What the run charts read: a `sim.run.RunResult`, or its tables sent to a painter process."""
+
+    scenario: Scenario
+    seed: int
+
+    @property
+    def vendor_ids(self) -> list[str]: ...
+
+    @property
+    def trajectories(self) -> pd.DataFrame: ...
+
+    def wide(self, column: str) -> pd.DataFrame: ...
+
 
 LEGEND_ROWS = 16
 PANELS = (
@@ -63,7 +83,7 @@ def mark_events(ax: Axes, scenario: Scenario, label: bool) -> None:
             )
 
 
-def share_panel(ax: Axes, result: RunResult, metric: str, title: str, events: bool = True) -> None:
+def share_panel(ax: Axes, result: Charted, metric: str, title: str, events: bool = True) -> None:
     table = result.wide(metric)
     dates = _as_dates(table.index)
     colors, names = vendor_colors(result.scenario), vendor_names(result.scenario)
@@ -81,7 +101,7 @@ def share_panel(ax: Axes, result: RunResult, metric: str, title: str, events: bo
         tick.set_ha("right")
 
 
-def shares_figure(result: RunResult) -> Figure:
+def shares_figure(result: Charted) -> Figure:
     """Token share and revenue share side by side: the project's signature chart."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharex=True, constrained_layout=True)
     for ax, (metric, title) in zip(axes, PANELS, strict=True):
@@ -104,7 +124,7 @@ STREAMS = (
 STREAM_COLORS = ("#9ecae1", "#3182bd", "#fd8d3c", "#e6550d", "#a63603", "#fdd0a2", "#74c476")
 
 
-def streams_figure(result: RunResult) -> Figure:
+def streams_figure(result: Charted) -> Figure:
     """Each vendor's AI cloud revenue by stream (price x quantity), stacked, on one scale."""
     vendors = result.vendor_ids
     columns = min(3, len(vendors))
@@ -140,4 +160,22 @@ def streams_figure(result: RunResult) -> Figure:
 
 def save_figure(fig: Figure, path: Path, dpi: int = 120) -> None:
     write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
+    plt.close(fig)
+
+
+RUN_CHARTS = {"chart": shares_figure, "streams": streams_figure}
+
+
+def save_chart(kind: str, result: Charted, path: Path) -> None:
+    """Draw one of a run's charts (a key of RUN_CHARTS) into `path`."""
+    save_figure(RUN_CHARTS[kind](result), path)
+
+
+def warm_up() -> None:
+    """Load the fonts and renderer a chart uses, by drawing a small labelled figure to memory
+    (a painter process does this while the model runs)."""
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.set_title("warm-up", fontsize=11)
+    ax.annotate("warm-up", xy=(0.5, 0.5), rotation=90, fontsize=6.5)
+    fig.savefig(io.BytesIO(), dpi=120, format="png")
     plt.close(fig)

@@ -6,6 +6,7 @@ revenue_streams.png
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from sim.report.files import write_json, write_text
 from sim.report.folders import Identity, OutputConflict
 
 if TYPE_CHECKING:
+    from sim.report.painter import Painter
     from sim.run import RunResult
     from sim.scenario.schema import Scenario
 
@@ -43,15 +45,13 @@ def resolved_yaml(result: RunResult) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def save_run(result: RunResult, folder: Path) -> dict[str, Path]:
+def save_run(result: RunResult, folder: Path, painter: Painter | None = None) -> dict[str, Path]:
     """Write every output of a run into `folder`; return what was written, by kind.
 
     The command line writes into a claimed folder's staging copy (sim.report.folders), so
-    the set appears whole or not at all.
+    the set appears whole or not at all. With a `painter` the charts are drawn in its
+    processes while the tables are written here; either way they are complete on return.
     """
-    # Imported here, not above: checking the output folder before a run needs neither
-    # matplotlib nor pandas, and the command line checks it before anything is simulated.
-    from sim.report.charts import save_figure, shares_figure, streams_figure
     from sim.report.summary import summarize
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,11 +64,22 @@ def save_run(result: RunResult, folder: Path) -> dict[str, Path]:
         "streams": folder / "revenue_streams.png",
         "summary": folder / SUMMARY,
     }
+    charts = {kind: written[kind] for kind in ("chart", "streams")}
+    wait_for_charts = painter.save_charts(result, charts) if painter else _draw_here(result, charts)
     write_text(written["trajectories"], result.trajectories.to_csv(index=False, float_format="%.10g"))
     write_text(written["market"], result.market.to_csv(index=False, float_format="%.10g"))
     write_text(written["families"], result.families.to_csv(index=False, float_format="%.10g"))
     write_text(written["scenario"], resolved_yaml(result))
-    save_figure(shares_figure(result), written["chart"])
-    save_figure(streams_figure(result), written["streams"])
     write_json(written["summary"], summarize(result))
+    wait_for_charts()
     return written
+
+
+def _draw_here(result: RunResult, paths: dict[str, Path]) -> Callable[[], None]:
+    """Draw the charts in this process; matplotlib is imported only now, so that checking the
+    output folder before a run needs it not."""
+    from sim.report.charts import save_chart
+
+    for kind, path in paths.items():
+        save_chart(kind, result, path)
+    return lambda: None

@@ -1,0 +1,165 @@
+"""Drawing a run's charts in helper processes, so that they add the least to the user's wait.
+
+Importing matplotlib and drawing a run's two charts take longer than the baseline takes to
+simulate, and matplotlib draws on one core. `sim run` therefore starts a `Painter` before it
+imports the model: its processes import matplotlib while the model runs (at a lower priority,
+so the model keeps its core), then draw one chart each while the command writes the tables.
+The command waits for every chart before the output folder is committed; a chart that fails
+fails the whole set, as if it had been drawn in-process.
+
+The charts are the same either way: a painter calls the same figure functions on the same
+tables (`ChartData` carries the tables a chart reads, without the model's classes, so a painter
+never imports Mesa). Python callers of `save_run` draw in their own process by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.run import RunResult
+    from sim.scenario.schema import Scenario
+
+CHARTED_COLUMNS = ("token_share", "revenue_share", "revenue")
+PAINTER_NICENESS = 5  # below the command's own priority: the model keeps its core while painters import
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the run charts read from a result: its scenario, seed, long table and wide tables."""
+
+    scenario: Scenario
+    seed: int
+    vendor_ids: list[str]
+    trajectories: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+
+    @classmethod
+    def of(cls, result: RunResult) -> ChartData:
+        tables = {column: result.wide(column) for column in CHARTED_COLUMNS}
+        return cls(result.scenario, result.seed, list(result.vendor_ids), result.trajectories, tables)
+
+    def wide(self, column: str) -> pd.DataFrame:
+        return self.tables[column]
+
+
+class Painter:
+    """Processes that draw charts; use as a context manager and start it early."""
+
+    def __init__(self, processes: int = 2) -> None:
+        # "spawn": a fresh interpreter, safe whatever threads the caller runs, the same on every OS
+        context = multiprocessing.get_context("spawn")
+        self._links: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        for _ in range(processes):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_paint, args=(theirs,), name="sim-painter", daemon=True)
+            process.start()
+            theirs.close()
+            self._links.append((process, ours))
+
+    def save_charts(self, result: RunResult, paths: dict[str, Path]) -> Callable[[], None]:
+        """Start drawing each chart kind into its path (one per process, in turn); return a
+        function that waits for them all and raises the first failure.
+
+        A chart whose painter has gone (it could not start, or was killed) is drawn in this
+        process while waiting, so the set is complete either way.
+        """
+        data = ChartData.of(result)
+        asked: list[tuple[str, Path, Connection | None]] = []
+        for number, (kind, path) in enumerate(paths.items()):
+            _, link = self._links[number % len(self._links)]
+            try:
+                link.send((kind, data, path))
+            except OSError:
+                link = None
+            asked.append((kind, path, link))
+
+        def wait() -> None:
+            failures = [_outcome(kind, data, path, link) for kind, path, link in asked]
+            for failure in failures:
+                if failure is not None:
+                    raise failure
+
+        return wait
+
+    def close(self) -> None:
+        """Stop the processes: those that are idle exit at once, any still drawing are ended."""
+        for process, link in self._links:
+            with contextlib.suppress(OSError):  # it has already gone
+                link.send(None)
+            link.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+    def __enter__(self) -> Painter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _outcome(kind: str, data: ChartData, path: Path, link: Connection | None) -> BaseException | None:
+    """Wait for a painter's answer about one chart: None when drawn, else the error. Without
+    a painter to answer, the chart is drawn here."""
+    if link is not None:
+        try:
+            return link.recv()
+        except (EOFError, OSError):
+            pass
+    from sim.report.charts import save_chart
+
+    save_chart(kind, data, path)
+    return None
+
+
+def _paint(link: Connection) -> None:
+    """A painter process: prepare, then draw each chart asked for until told to stop.
+
+    Ctrl-C is left to the command, which stops its painters. The process leaves through
+    os._exit once its pipe closes: its files are complete, and tearing down matplotlib and
+    pandas would only add to the command's wait.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):
+        os.nice(PAINTER_NICENESS)
+    _prepare()
+    while True:
+        try:
+            job = link.recv()
+        except EOFError:
+            break
+        if job is None:
+            break
+        kind, data, path = job
+        try:
+            from sim.report.charts import save_chart
+
+            save_chart(kind, data, path)
+            link.send(None)
+        except Exception as error:  # sent to the command, which raises it
+            link.send(error)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _prepare() -> None:
+    """The imports a chart needs (pandas for its tables), and the fonts loaded by a first draw."""
+    import pandas  # noqa: F401
+
+    from sim.report.charts import warm_up
+
+    warm_up()
