@@ -249,7 +249,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             return _fail(err, f"--seed: expected a whole number from 0 to 2**63-1, got {args.seed}")
         scenario = scenario.model_copy(update={"seed": args.seed})
     folder = args.out or Path("runs") / scenario.name
-    with claimed_folder(folder, run_identity(scenario), replace=args.force) as claim, Painter() as painter:
+    # The painters start before the folder is claimed: a forked painter then holds no lock.
+    with Painter() as painter, claimed_folder(folder, run_identity(scenario), replace=args.force) as claim:
         from sim.report.outputs import save_run  # the heavy imports once the painters are starting
         from sim.report.tables import print_result
         from sim.run import run

@@ -3,11 +3,16 @@ outputs is complete whatever happens to the painters."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import sim
+from sim.report import painter as painters
 from sim.report.outputs import save_run
 from sim.report.painter import Painter
 
@@ -20,7 +25,11 @@ def result():
     return sim.run(sim.load_scenario("scenarios/baseline.yaml", SMALL))
 
 
-def test_a_painter_draws_the_same_bytes_as_drawing_in_process(result, tmp_path: Path) -> None:
+# The command forks before anything starts a thread; this test process already runs numpy's.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_painter_draws_the_same_bytes_as_drawing_in_process(result, tmp_path: Path, monkeypatch, method) -> None:
+    monkeypatch.setattr(painters, "start_method", lambda: method)
     save_run(result, tmp_path / "here")
     with Painter() as painter:
         save_run(result, tmp_path / "painted", painter)
@@ -52,4 +61,20 @@ def test_painters_are_gone_once_closed(result, tmp_path: Path) -> None:
         processes = [process for process, _ in painter._links]
         assert all(process.is_alive() for process in processes)
     assert not any(process.is_alive() for process in processes)
-    assert [process.exitcode for process in processes] == [0, 0]
+
+
+def test_the_command_forks_its_painters_before_starting_any_thread() -> None:
+    program = "import sim.cli, sim.report.painter as p; print(p.start_method())"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == ("fork" if sys.platform == "linux" else "spawn")
+
+
+def test_a_process_running_other_threads_spawns_its_painters() -> None:
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait)
+    helper.start()
+    try:
+        assert painters.start_method() == "spawn"
+    finally:
+        stop.set()
+        helper.join()

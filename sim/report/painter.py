@@ -14,11 +14,11 @@ never imports Mesa). Python callers of `save_run` draw in their own process by d
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,8 +58,7 @@ class Painter:
     """Processes that draw charts; use as a context manager and start it early."""
 
     def __init__(self, processes: int = 2) -> None:
-        # "spawn": a fresh interpreter, safe whatever threads the caller runs, the same on every OS
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(start_method())
         self._links: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
         for _ in range(processes):
             ours, theirs = context.Pipe()
@@ -94,21 +93,36 @@ class Painter:
         return wait
 
     def close(self) -> None:
-        """Stop the processes: those that are idle exit at once, any still drawing are ended."""
+        """Stop the processes. Their answers have all been read by now (or are no longer
+        wanted), so each is ended at once, even one still importing."""
         for process, link in self._links:
-            with contextlib.suppress(OSError):  # it has already gone
-                link.send(None)
             link.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join()
+            process.terminate()
+        for process, _ in self._links:
+            process.join()
 
     def __enter__(self) -> Painter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def start_method() -> str:
+    """"fork" on Linux while this process runs a single thread (the command line, before it
+    imports numpy): the painter starts with the scenario code already imported. Otherwise
+    "spawn", a fresh interpreter, safe whatever threads the caller runs (a notebook, a test
+    runner, the web app, numpy's own)."""
+    if sys.platform == "linux" and _threads() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count() + 1  # cannot tell: count as threaded
 
 
 def _outcome(kind: str, data: ChartData, path: Path, link: Connection | None) -> BaseException | None:
@@ -126,11 +140,11 @@ def _outcome(kind: str, data: ChartData, path: Path, link: Connection | None) ->
 
 
 def _paint(link: Connection) -> None:
-    """A painter process: prepare, then draw each chart asked for until told to stop.
+    """A painter process: prepare, then draw each chart asked for until its pipe closes.
 
     Ctrl-C is left to the command, which stops its painters. The process leaves through
-    os._exit once its pipe closes: its files are complete, and tearing down matplotlib and
-    pandas would only add to the command's wait.
+    os._exit: its files are complete, and tearing down matplotlib and pandas would only add
+    to the command's wait.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):
@@ -140,8 +154,6 @@ def _paint(link: Connection) -> None:
         try:
             job = link.recv()
         except EOFError:
-            break
-        if job is None:
             break
         kind, data, path = job
         try:
