@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,30 @@ def test_a_process_running_other_threads_spawns_its_painters() -> None:
     finally:
         stop.set()
         helper.join()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_painters_leave_when_the_command_is_killed(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "sim", "run", "scenarios/baseline.yaml", "--quiet", "--out", str(tmp_path / "out")]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    painters_of_run = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    deadline = time.monotonic() + 30
+    while len(painters_of_run.read_text().split()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    painter_ids = [int(pid) for pid in painters_of_run.read_text().split()]
+    assert len(painter_ids) == 2, "the command started two painters"
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 20
+    while any(map(_running, painter_ids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_running, painter_ids)), "painters outlived the command"
+
+
+def _running(pid: int) -> bool:
+    """Whether a process is there and not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -58,11 +58,15 @@ class Painter:
     """Processes that draw charts; use as a context manager and start it early."""
 
     def __init__(self, processes: int = 2) -> None:
-        context = multiprocessing.get_context(start_method())
+        method = start_method()
+        context = multiprocessing.get_context(method)
         self._links: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
         for _ in range(processes):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_paint, args=(theirs,), name="sim-painter", daemon=True)
+            # A forked painter inherits this process's ends of every pipe; it closes them, or
+            # it would never see its own pipe close when this process dies.
+            ours_so_far = [link for _, link in self._links] + [ours] if method == "fork" else []
+            process = context.Process(target=_paint, args=(theirs, ours_so_far), name="sim-painter", daemon=True)
             process.start()
             theirs.close()
             self._links.append((process, ours))
@@ -139,13 +143,15 @@ def _outcome(kind: str, data: ChartData, path: Path, link: Connection | None) ->
     return None
 
 
-def _paint(link: Connection) -> None:
+def _paint(link: Connection, not_ours: list[Connection]) -> None:
     """A painter process: prepare, then draw each chart asked for until its pipe closes.
 
     Ctrl-C is left to the command, which stops its painters. The process leaves through
     os._exit: its files are complete, and tearing down matplotlib and pandas would only add
     to the command's wait.
     """
+    for end in not_ours:
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):
         os.nice(PAINTER_NICENESS)
