@@ -10,15 +10,17 @@ charts. `png` draws the matplotlib figures of the reports (sweeps) for the page.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from sim.record.collector import vendor_reporter_name
-from sim.report.charts import PANELS
-from sim.report.colors import vendor_colors, vendor_names
+from sim.report.colors import PANELS, vendor_colors, vendor_names
 from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # matplotlib is loaded only when the Sweeps page draws
+    from matplotlib.figure import Figure
 
 MARKET_STREAMS = (
     ("maas_revenue", "MaaS (model-API tokens)", "#3182bd"),

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator
 
-from sim.report.colors import vendor_colors, vendor_names
+from sim.report.colors import PANELS, vendor_colors, vendor_names
 from sim.report.files import write_atomically
 from sim.scenario.schema import Scenario
 
@@ -37,10 +37,6 @@ class Charted(Protocol):
 
 
 LEGEND_ROWS = 16
-PANELS = (
-    ("token_share", "Token share (external model-API tokens)"),
-    ("revenue_share", "Revenue share (AI cloud revenue)"),
-)
 
 
 def literal(text: str) -> str:

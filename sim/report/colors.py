@@ -1,10 +1,16 @@
-"""One colour per vendor, the same in every chart the project draws."""
+"""One colour per vendor, the same in every chart the project draws, and the titles of the
+two share panels (token share beside revenue share) that the report and the app both show."""
 
 from __future__ import annotations
 
 import colorsys
 
 from sim.scenario.schema import Scenario
+
+PANELS = (
+    ("token_share", "Token share (external model-API tokens)"),
+    ("revenue_share", "Revenue share (AI cloud revenue)"),
+)
 
 # Fallbacks for vendors without a `color`, keyed by id so a vendor keeps its colour across scenarios.
 KNOWN = {

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm import tqdm
 
 from sim.provenance import versions
@@ -114,11 +113,20 @@ class Interval:
     high: np.ndarray
 
 
+def t_quantile(probability: float, dof):
+    """Student's t quantile. scipy.stats is imported here, when an interval is computed: it
+    takes longer to import than a small what-if takes to run, and the app loads this module
+    at start."""
+    from scipy import stats
+
+    return stats.t.ppf(probability, dof)
+
+
 def paired_interval(differences: np.ndarray, confidence: float) -> Interval:
     """Student-t interval of the mean paired difference over replicates (axis 0)."""
     n = differences.shape[0]
     mean = differences.mean(axis=0)
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * differences.std(axis=0, ddof=1) / np.sqrt(n)
+    half = t_quantile(0.5 + confidence / 2, n - 1) * differences.std(axis=0, ddof=1) / np.sqrt(n)
     return Interval(mean, mean - half, mean + half)
 
 
@@ -129,7 +137,7 @@ def unpaired_interval(baseline: np.ndarray, variant: np.ndarray, confidence: flo
     se = np.sqrt(var_b + var_v)
     with np.errstate(invalid="ignore", divide="ignore"):
         dof = np.where(se > 0, se**4 / (var_b**2 / (n - 1) + var_v**2 / (n - 1)), n - 1)
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(dof, 1)) * se
+    half = t_quantile(0.5 + confidence / 2, np.maximum(dof, 1)) * se
     mean = variant.mean(axis=0) - baseline.mean(axis=0)
     return Interval(mean, mean - half, mean + half)
 
