@@ -64,3 +64,15 @@ def test_run_and_whatif_stay_functions_whatever_is_imported_first():
         "assert sim.run.__module__ == 'sim.run' and sim.whatif.__module__ == 'sim.whatif.analysis'\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT)
+
+
+def test_the_whatif_module_loads_scipy_stats_only_when_an_interval_is_computed():
+    """The app imports the what-if module at start; scipy.stats alone would add half a second."""
+    program = (
+        "import sys, numpy as np\n"
+        "import sim.whatif.analysis as analysis\n"
+        "assert 'scipy.stats' not in sys.modules, 'loaded at import'\n"
+        "interval = analysis.paired_interval(np.array([[1.0], [2.0], [4.0]]), 0.95)\n"
+        "assert 'scipy.stats' in sys.modules and interval.low[0] < interval.high[0]\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT)
