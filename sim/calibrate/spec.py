@@ -23,7 +23,15 @@ from pydantic import Field, ValidationError, model_validator
 
 from sim.report.targets import MOMENTS, load_targets, target_span
 from sim.scenario.calendar import month_index, parse_month
-from sim.scenario.loading import Problem, ScenarioError, load_scenario, read_yaml_mapping, scenario_from_dict
+from sim.scenario.loading import (
+    FileFields,
+    Problem,
+    ScenarioError,
+    field_message,
+    load_scenario,
+    read_yaml_mapping,
+    scenario_from_dict,
+)
 from sim.scenario.schema import Scenario, Strict
 from sim.sweep.models import Model, assignment, resolve_model
 
@@ -164,15 +172,15 @@ class Calibration:
         return hashlib.sha256(json.dumps(self.targets, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def problem(self, loc: tuple[str, ...], message: str) -> Problem:
-        return Problem(str(self.path), ".".join(loc), message, _line(self.lines, loc))
+        return FileFields(self.path, self.lines).problem(loc, message)
 
 
 def load_calibration(path: str | Path, until: str | None = None) -> Calibration:
     """Read and validate a calibration file; `until` (YYYY-MM) overrides the file's own."""
     path = Path(path)
     text, data, lines = read_yaml_mapping(path, "calibration")
-    spec = _validate(path, data, lines)
-    at = _Locator(path, lines)
+    at = FileFields(path, lines)
+    spec = _validate(data, at)
     try:
         model = resolve_model(spec.model)
     except (LookupError, ImportError, AttributeError, TypeError) as exc:
@@ -192,46 +200,17 @@ def load_calibration(path: str | Path, until: str | None = None) -> Calibration:
     return calibration
 
 
-@dataclass(frozen=True)
-class _Locator:
-    path: Path
-    lines: dict[tuple[str, ...], int]
-
-    def error(self, loc: tuple[str, ...], message: str) -> ScenarioError:
-        return ScenarioError([Problem(str(self.path), ".".join(loc), message, _line(self.lines, loc))])
-
-
-def _line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
-    for depth in range(len(loc), 0, -1):
-        if loc[:depth] in lines:
-            return lines[loc[:depth]]
-    return None
-
-
-def _validate(path: Path, data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> CalibrationSpec:
+def _validate(data: dict[str, Any], at: FileFields) -> CalibrationSpec:
     try:
         return CalibrationSpec.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(str(part) for part in err["loc"])
-            problems.append(Problem(str(path), ".".join(loc), _message(err), _line(lines, loc)))
+        problems = [
+            at.problem(tuple(str(part) for part in err["loc"]), field_message(err, DOCS)) for err in exc.errors()
+        ]
         raise ScenarioError(problems) from None
 
 
-def _message(err: dict) -> str:
-    kind, text = err.get("type", ""), err.get("msg", "invalid").removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return f"unknown field (check the spelling; {DOCS})"
-    if kind == "missing":
-        return "required field is missing"
-    if "input" in err and not isinstance(err["input"], dict | list):
-        got = f"got {str(err['input'])[:80]!r}"
-        return text if got in text else f"{text} ({got})"
-    return text
-
-
-def _until(value: str | None, flag: str | None, at: _Locator) -> str | None:
+def _until(value: str | None, flag: str | None, at: FileFields) -> str | None:
     if value is None:
         return None
     try:
@@ -242,7 +221,7 @@ def _until(value: str | None, flag: str | None, at: _Locator) -> str | None:
         raise at.error(("until",), f"expected a month YYYY-MM, got {str(value)[:40]!r}") from None
 
 
-def _base(path: Path, spec: CalibrationSpec, at: _Locator) -> Scenario:
+def _base(path: Path, spec: CalibrationSpec, at: FileFields) -> Scenario:
     if spec.base is None:
         raise at.error(("base",), "required field is missing: the base scenario file, relative to this file")
     base_path = path.parent / spec.base
@@ -252,7 +231,7 @@ def _base(path: Path, spec: CalibrationSpec, at: _Locator) -> Scenario:
         return load_scenario(base_path, [assignment(key, value) for key, value in spec.overrides.items()])
     except ScenarioError as error:
         problems = [
-            Problem(str(path), f"overrides.{p.field}", p.message, _line(at.lines, ("overrides", p.field)))
+            Problem(str(path), f"overrides.{p.field}", p.message, at.line(("overrides", p.field)))
             if p.source == "--set"
             else p
             for p in error.problems
@@ -298,7 +277,7 @@ def _at(data: Any, path: str) -> Any:
     return node
 
 
-def _scenario_parameter(name: str, spec: FreeParameter, base: Scenario, at: _Locator) -> Parameter:
+def _scenario_parameter(name: str, spec: FreeParameter, base: Scenario, at: FileFields) -> Parameter:
     """Expand the paths on the base, check each is a number, and try both bounds on the base."""
     data = base.model_dump()
     loc = ("parameters", name)
@@ -323,7 +302,7 @@ def _scenario_parameter(name: str, spec: FreeParameter, base: Scenario, at: _Loc
     return parameter
 
 
-def _function_parameter(name: str, spec: FreeParameter, model: Model, at: _Locator) -> Parameter:
+def _function_parameter(name: str, spec: FreeParameter, model: Model, at: FileFields) -> Parameter:
     if spec.paths is not None or spec.mode != "set":
         raise at.error(("parameters", name), "a test function takes its parameters by name: no `paths` or `mode`")
     if model.parameters is not None and name not in model.parameters:
@@ -335,7 +314,7 @@ def _function_parameter(name: str, spec: FreeParameter, model: Model, at: _Locat
 
 
 def _market_targets(
-    path: Path, spec: CalibrationSpec, base: Scenario, at: _Locator
+    path: Path, spec: CalibrationSpec, base: Scenario, at: FileFields
 ) -> tuple[Path, list[dict[str, Any]]]:
     if spec.targets.values:
         raise at.error(("targets", "values"), "inline values are for test functions; the market fits a targets file")
@@ -354,14 +333,14 @@ def _market_targets(
     return file, [known[t] for t in chosen]
 
 
-def _read_targets(file: Path, at: _Locator) -> list[dict[str, Any]]:
+def _read_targets(file: Path, at: FileFields) -> list[dict[str, Any]]:
     """The targets file through the one safe reader (its own errors name it, its line and field)."""
     if not file.is_file():
         raise at.error(("targets", "file"), f"file not found: {file}")
     return load_targets(file)
 
 
-def _check_inside(target: dict[str, Any], base: Scenario, loc: tuple[str, ...], at: _Locator) -> None:
+def _check_inside(target: dict[str, Any], base: Scenario, loc: tuple[str, ...], at: FileFields) -> None:
     first, last = target_span(target)
     months = (month_index(base.start, first), month_index(base.start, last))
     if months[0] < 0 or months[1] >= base.months:
@@ -372,7 +351,7 @@ def _check_inside(target: dict[str, Any], base: Scenario, loc: tuple[str, ...], 
         )
 
 
-def _inline_targets(spec: CalibrationSpec, at: _Locator) -> list[dict[str, Any]]:
+def _inline_targets(spec: CalibrationSpec, at: FileFields) -> list[dict[str, Any]]:
     if spec.targets.file is not None or spec.targets.use is not None:
         raise at.error(("targets",), "a test function is fitted to inline `values`, not to a targets file")
     if not spec.targets.values:
@@ -380,7 +359,7 @@ def _inline_targets(spec: CalibrationSpec, at: _Locator) -> list[dict[str, Any]]
     return [{"id": name, **target.model_dump()} for name, target in spec.targets.values.items()]
 
 
-def _check_weights(spec: CalibrationSpec, targets: list[dict[str, Any]], at: _Locator) -> None:
+def _check_weights(spec: CalibrationSpec, targets: list[dict[str, Any]], at: FileFields) -> None:
     ids = {t["id"] for t in targets}
     for target_id, weight in spec.targets.weights.items():
         if target_id not in ids:
@@ -389,7 +368,7 @@ def _check_weights(spec: CalibrationSpec, targets: list[dict[str, Any]], at: _Lo
             raise at.error(("targets", "weights", target_id), f"expected a positive number, got {weight!r}")
 
 
-def _check_something_is_fitted(calibration: Calibration, at: _Locator) -> None:
+def _check_something_is_fitted(calibration: Calibration, at: FileFields) -> None:
     if calibration.until is None or calibration.base is None:
         return
     ends = [target_span(t)[1] for t in calibration.targets]

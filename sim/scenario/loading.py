@@ -359,7 +359,7 @@ def _field_and_message(err: dict, data: dict) -> tuple[tuple[str, ...], str]:
     unknown vendor"); that name becomes the path, so the file and line can be found.
     """
     loc = _user_location(err["loc"], data)
-    message = _message(err)
+    message = field_message(err)
     if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
     if not loc and (match := _FIELD_PREFIX.match(message)) and match.group(1).split(".")[0] in data:
@@ -427,19 +427,43 @@ def _step_into(node: Any, part: Any) -> Any:
     return None
 
 
-def _message(err: dict) -> str:
+SCHEMA_DOCS = "see `sim schema` for the fields allowed here"
+
+
+def field_message(err: dict, docs: str = SCHEMA_DOCS) -> str:
+    """A pydantic error in the words of someone editing the file: what was expected, and what
+    was given when it is a single value (`docs` says where the allowed fields are listed)."""
     kind = err.get("type", "")
-    text = err.get("msg", "invalid")
-    if text.startswith("Value error, "):
-        text = text[len("Value error, ") :]
+    text = err.get("msg", "invalid").removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see `sim schema` for the fields allowed here)"
+        return f"unknown field (check the spelling; {docs})"
     if kind == "missing":
         return "required field is missing"
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
         got = f"got {err['input']!r}"
         return text if got in text else f"{text} ({got})"
     return text
+
+
+@dataclass(frozen=True)
+class FileFields:
+    """A YAML file's fields by path, with their lines: a problem found in the file names the
+    file, the field as written and its line (or the nearest parent's the file mentions)."""
+
+    path: Path
+    lines: dict[tuple[str, ...], int]
+
+    def line(self, loc: tuple[str, ...]) -> int | None:
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in self.lines:
+                return self.lines[loc[:depth]]
+        return None
+
+    def problem(self, loc: tuple[str, ...], message: str) -> Problem:
+        return Problem(str(self.path), ".".join(loc), message, self.line(loc))
+
+    def error(self, loc: tuple[str, ...], message: str) -> ScenarioError:
+        return ScenarioError([self.problem(loc, message)])
 
 
 def _locate(loc: tuple[str, ...], layers: list[_Layer]) -> tuple[str, int | None]:

@@ -21,7 +21,15 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError
 
 from sim.record.trajectories import MARKET_COLUMNS, VENDOR_COLUMNS
 from sim.scenario.calendar import month_at, month_index
-from sim.scenario.loading import Problem, ScenarioError, load_scenario, read_yaml_mapping, scenario_from_dict
+from sim.scenario.loading import (
+    FileFields,
+    Problem,
+    ScenarioError,
+    field_message,
+    load_scenario,
+    read_yaml_mapping,
+    scenario_from_dict,
+)
 from sim.scenario.schema import Scenario, Strict
 from sim.sweep.models import Model, assignment, resolve_model
 from sim.sweep.outcomes import OutcomeSpec
@@ -243,7 +251,7 @@ class Sweep:
 
     def problem(self, loc: tuple[str, ...], message: str) -> Problem:
         """A problem in this sweep file at `loc` (e.g. ("parameters", "x1", "low")), with its line."""
-        return Problem(str(self.path), ".".join(loc), message, _line(self.lines, loc))
+        return FileFields(self.path, self.lines).problem(loc, message)
 
 
 def _stem_name(path: Path) -> str:
@@ -262,9 +270,9 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     """
     path = Path(path)
     text, data, lines = _read(path)
-    spec = _validate_spec(path, data, lines)
-    model = _model(path, spec, lines)
-    located = _Located(path, lines)
+    located = FileFields(path, lines)
+    spec = _validate_spec(data, located)
+    model = _model(spec, located)
     if model.uses_scenario:
         base = _base_scenario(path, spec, overrides or [], located)
         parameters = [_scenario_parameter(name, p, base, located) for name, p in spec.parameters.items()]
@@ -278,30 +286,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     return Sweep(path, text, spec, model, base, parameters, seeds, outcomes, list(overrides or []), lines)
 
 
-@dataclass(frozen=True)
-class _Located:
-    """Builds problems that point at a field of the sweep file."""
-
-    path: Path
-    lines: dict[tuple[str, ...], int]
-
-    def error(self, loc: tuple[str, ...], message: str) -> ScenarioError:
-        return ScenarioError([Problem(str(self.path), ".".join(loc), message, _line(self.lines, loc))])
-
-
 def _read(path: Path) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int]]:
     return read_yaml_mapping(path, "sweep")
 
 
-def _line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
-    """The line of the field, or of its nearest parent the file mentions."""
-    for depth in range(len(loc), 0, -1):
-        if loc[:depth] in lines:
-            return lines[loc[:depth]]
-    return None
-
-
-def _validate_spec(path: Path, data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> SweepSpec:
+def _validate_spec(data: dict[str, Any], at: FileFields) -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as exc:
@@ -313,7 +302,7 @@ def _validate_spec(path: Path, data: dict[str, Any], lines: dict[tuple[str, ...]
                 loc = (*loc, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
             if not loc and (match := re.match(r"^(\w+): (.+)$", message, re.DOTALL)):
                 loc, message = (match.group(1),), match.group(2)
-            problems.append(Problem(str(path), ".".join(loc), message, _line(lines, loc)))
+            problems.append(at.problem(loc, message))
         raise ScenarioError(problems) from None
 
 
@@ -333,31 +322,23 @@ def _user_location(loc: tuple, data: Any) -> tuple[str, ...]:
 
 
 def _message(err: dict) -> str:
-    kind, text = err.get("type", ""), err.get("msg", "invalid")
-    text = text.removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return f"unknown field (check the spelling; {DOCS})"
-    if kind == "missing":
-        return "required field is missing"
+    kind = err.get("type", "")
     if kind == "union_tag_invalid":
         expected = err.get("ctx", {}).get("expected_tags", "")
         return f"unknown method {err['ctx'].get('tag')!r}; expected one of {expected}"
     if kind == "union_tag_not_found":
         return "required field `method` is missing (grid, random, lhs, sobol or morris)"
-    if "input" in err and not isinstance(err["input"], dict | list):
-        got = f"got {err['input']!r}"
-        return text if got in text else f"{text} ({got})"
-    return text
+    return field_message(err, DOCS)
 
 
-def _model(path: Path, spec: SweepSpec, lines: dict[tuple[str, ...], int]) -> Model:
+def _model(spec: SweepSpec, at: FileFields) -> Model:
     try:
         return resolve_model(spec.model)
     except (LookupError, ImportError, AttributeError, TypeError) as exc:
-        raise ScenarioError([Problem(str(path), "model", str(exc), lines.get(("model",)))]) from None
+        raise at.error(("model",), str(exc)) from None
 
 
-def _base_scenario(path: Path, spec: SweepSpec, cli: list[str], at: _Located) -> Scenario:
+def _base_scenario(path: Path, spec: SweepSpec, cli: list[str], at: FileFields) -> Scenario:
     if spec.base is None:
         raise at.error(("base",), "required field is missing: the base scenario file, relative to this file")
     base_path = path.parent / spec.base
@@ -373,16 +354,16 @@ def _base_scenario(path: Path, spec: SweepSpec, cli: list[str], at: _Located) ->
     return scenario
 
 
-def _override_problem(problem: Problem, spec: SweepSpec, cli: list[str], at: _Located) -> Problem:
+def _override_problem(problem: Problem, spec: SweepSpec, cli: list[str], at: FileFields) -> Problem:
     """Blame a bad override on its line in the sweep file (a command-line `--set` stays `--set`)."""
     cli_paths = {item.partition("=")[0].strip() for item in cli}
     if problem.source != "--set" or problem.field in cli_paths or problem.field not in spec.overrides:
         return problem
     loc = ("overrides", problem.field)
-    return Problem(str(at.path), ".".join(loc), problem.message, _line(at.lines, loc))
+    return at.problem(loc, problem.message)
 
 
-def _with_events(scenario: Scenario, events: list[dict[str, Any]], at: _Located) -> Scenario:
+def _with_events(scenario: Scenario, events: list[dict[str, Any]], at: FileFields) -> Scenario:
     data = scenario.model_dump()
     first = len(data["events"])
     data["events"] = data["events"] + events
@@ -394,11 +375,9 @@ def _with_events(scenario: Scenario, events: list[dict[str, Any]], at: _Located)
             parts = p.field.split(".")
             if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) >= first:
                 loc = ("add_events", str(int(parts[1]) - first), *parts[2:])
-                problems.append(Problem(str(at.path), ".".join(loc), p.message, _line(at.lines, loc)))
+                problems.append(at.problem(loc, p.message))
             else:
-                problems.append(
-                    Problem(str(at.path), "add_events", f"{p.field}: {p.message}", _line(at.lines, ("add_events",)))
-                )
+                problems.append(at.problem(("add_events",), f"{p.field}: {p.message}"))
         raise ScenarioError(problems) from None
 
 
@@ -406,7 +385,7 @@ def _with_events(scenario: Scenario, events: list[dict[str, Any]], at: _Located)
 
 
 def _scenario_parameter(
-    name: str, spec: Values | Uniform | LogUniform | Normal, base: Scenario, at: _Located
+    name: str, spec: Values | Uniform | LogUniform | Normal, base: Scenario, at: FileFields
 ) -> Parameter:
     """Resolve the path (an event id to its index), check it exists, and try each value on the base."""
     loc = ("parameters", name)
@@ -428,7 +407,7 @@ def _scenario_parameter(
     return Parameter(name, target, spec)
 
 
-def _resolve_event_ids(name: str, base: Scenario, at: _Located) -> str:
+def _resolve_event_ids(name: str, base: Scenario, at: FileFields) -> str:
     """`events.<id>.field` -> `events.<index>.field` in the resolved base (ids are stabler than indices)."""
     parts = name.split(".")
     if len(parts) < 2 or parts[0] != "events" or parts[1].lstrip("-").isdigit():
@@ -440,7 +419,7 @@ def _resolve_event_ids(name: str, base: Scenario, at: _Located) -> str:
     return ".".join(["events", str(ids.index(parts[1])), *parts[2:]])
 
 
-def _node_at(data: Any, keys: list[str], name: str, at: _Located) -> Any:
+def _node_at(data: Any, keys: list[str], name: str, at: FileFields) -> Any:
     node = data
     for depth, key in enumerate(keys):
         where = ".".join(keys[:depth]) or "the scenario"
@@ -475,7 +454,7 @@ def _trial_values(spec: Values | Uniform | LogUniform | Normal) -> list[tuple[tu
     return [(key, round(value) if spec.integer else value) for key, value in trials]
 
 
-def _outcomes(spec: OutcomeSpec, base: Scenario, at: _Located) -> OutcomeSpec:
+def _outcomes(spec: OutcomeSpec, base: Scenario, at: FileFields) -> OutcomeSpec:
     """Check months and columns against the base; fill in the default month (the last)."""
     last = month_at(base.start, base.months - 1)
 
@@ -494,7 +473,7 @@ def _outcomes(spec: OutcomeSpec, base: Scenario, at: _Located) -> OutcomeSpec:
     return spec.model_copy(update={"at": list(spec.at) or [last]})
 
 
-def _check_columns(names: list[str], known: dict, loc: tuple[str, ...], at: _Located) -> None:
+def _check_columns(names: list[str], known: dict, loc: tuple[str, ...], at: FileFields) -> None:
     for i, name in enumerate(names):
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)
@@ -505,7 +484,7 @@ def _check_columns(names: list[str], known: dict, loc: tuple[str, ...], at: _Loc
 # --- other models, designs and seeds ----------------------------------------------------------
 
 
-def _check_function_model(spec: SweepSpec, model: Model, cli: list[str], at: _Located) -> None:
+def _check_function_model(spec: SweepSpec, model: Model, cli: list[str], at: FileFields) -> None:
     """A model that reads no scenario takes no base, overrides, events or scenario outcomes."""
     for key in ("base", "overrides", "add_events", "outcomes"):
         if key in spec.model_fields_set:
@@ -525,7 +504,7 @@ def _check_function_model(spec: SweepSpec, model: Model, cli: list[str], at: _Lo
         raise at.error(("parameters",), f"model {model.name!r} needs every parameter; missing: {', '.join(missing)}")
 
 
-def _check_design_fits(spec: SweepSpec, parameters: list[Parameter], at: _Located) -> None:
+def _check_design_fits(spec: SweepSpec, parameters: list[Parameter], at: FileFields) -> None:
     design = spec.design
     for p in parameters:
         if isinstance(design, Grid) and not isinstance(p.spec, Values) and p.spec.levels is None:
