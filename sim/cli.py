@@ -202,6 +202,7 @@ def _add_analyze(commands) -> None:
     cmd.add_argument("--confidence", type=float, default=0.95, help="confidence level of intervals (default 0.95)")
     cmd.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for intervals (default 100)")
     cmd.add_argument("--out", type=Path, help="report folder (default <folder>/analysis/)")
+    cmd.add_argument("--force", action="store_true", help="replace another sweep's analysis in --out")
     cmd.add_argument("--quiet", action="store_true", help="print only the report folder")
 
 
@@ -513,16 +514,18 @@ def _value_range(values: list) -> str:
 
 
 def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from sim.report.sweep_report import indices_table, save_sweep_report
-    from sim.sweep.sensitivity import analyze_sweep
+    from sim.report.sweep_report import analysis_folder, analysis_identity, indices_table, save_sweep_report
+    from sim.sweep.sensitivity import analyze_sweep, load_output
 
     if not 0 < args.confidence < 1:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.95, got {args.confidence}")
     if args.resamples < 10:
         return _fail(err, f"--resamples: expected at least 10, got {args.resamples}")
-    analysis = analyze_sweep(args.folder, args.outcome or None, args.confidence, args.resamples)
-    written = save_sweep_report(analysis, args.out)
-    folder = written["report"].parent
+    load_output(args.folder)  # a folder that is not a finished sweep is refused before anything is claimed
+    folder = analysis_folder(args.folder, args.out)
+    with claimed_folder(folder, analysis_identity(args.folder), replace=args.force, belongs_to=args.folder) as claim:
+        analysis = analyze_sweep(args.folder, args.outcome or None, args.confidence, args.resamples)
+        claim.commit(lambda staging: save_sweep_report(analysis, staging))
     if args.quiet:
         _say(out, str(folder))
         return 0

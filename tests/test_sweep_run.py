@@ -327,6 +327,43 @@ def test_sim_analyze_of_sobol_runs_reports_s1_and_st_and_notes_the_missing_fan_c
     assert pd.read_csv(out / "outcomes.csv")["noise_share"].isna().all()  # one seed: luck cannot be measured
 
 
+def test_sim_analyze_replaces_its_own_analysis_whole(grid_run, tmp_path):
+    """A new analysis of the same sweep replaces the old set: no chart of the old one is left."""
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet"]) == 0
+    (out / "stale.png").write_bytes(PNG)
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet", "--confidence", "0.9"]) == 0
+    assert not (out / "stale.png").exists()
+    record = json.loads((out / "analysis.json").read_text())
+    assert record["sweep"] == "small_grid" and record["confidence"] == 0.9 and record["versions"]["mesa"]
+
+
+def test_sim_analyze_refuses_another_sweeps_analysis_unless_forced(grid_run, ishigami_run, tmp_path, capsys):
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet"]) == 0
+    before = (out / "report.md").read_bytes()
+    assert main(["analyze", str(ishigami_run.folder), "--out", str(out), "--quiet"]) == 2
+    assert "pass --force to replace them" in capsys.readouterr().err
+    assert (out / "report.md").read_bytes() == before
+    assert main(["analyze", str(ishigami_run.folder), "--out", str(out), "--quiet", "--force"]) == 0
+    ishigami = json.loads((ishigami_run.folder / "manifest.json").read_text())["sweep"]["name"]
+    assert json.loads((out / "analysis.json").read_text())["sweep"] == ishigami
+
+
+def test_sim_analyze_writes_nothing_when_its_report_cannot_be_written(grid_run, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet"]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.report.sweep_report.markdown", full_disk)
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet", "--confidence", "0.8"]) == 2
+    assert "what it held before is unchanged" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
 def interrupted(folder: Path) -> Path:
     """A folder whose sweep started again (manifest: running) beside an earlier sweep's results."""
     (folder / "manifest.json").write_text(json.dumps({"status": {"state": "running"}}))

@@ -1,6 +1,6 @@
 """Output folders that are checked before a run, locked while written, and replaced whole.
 
-`sim run` and `sim whatif` write a set of files that belong together. The set is written
+`sim run`, `sim whatif` and `sim analyze` write a set of files that belong together. The set is written
 into a hidden sibling folder and then swapped with the output folder in one step
 (rename(2) with RENAME_EXCHANGE on Linux; two renames elsewhere, undone on the next use if
 interrupted between them). So the folder always holds one complete set, the previous or
@@ -73,16 +73,19 @@ class Claim:
 
 
 @contextlib.contextmanager
-def claimed_folder(folder: Path, identity: Identity, replace: bool = False) -> Iterator[Claim]:
+def claimed_folder(
+    folder: Path, identity: Identity, replace: bool = False, belongs_to: Path | None = None
+) -> Iterator[Claim]:
     """Check `folder` before any work, lock it, and yield a Claim; the lock ends with the block.
 
     Refused (OutputConflict): a path whose name cannot be a folder, a folder below a file, a
     dangling symbolic link, a folder that cannot be written, a folder inside another
-    run's outputs, a non-empty folder holding no outputs of this kind, another process
-    writing it, and (unless `replace`) outputs of something else, compared by hash.
+    run's outputs (other than `belongs_to`, e.g. the sweep an analysis is of), a non-empty
+    folder holding no outputs of this kind, another process writing it, and (unless
+    `replace`) outputs of something else, compared by hash.
     """
     folder = _target(folder)
-    _check_parents(folder)
+    _check_parents(folder, None if belongs_to is None else _target(belongs_to))
     lock = _lock(folder)
     try:
         _recover(folder)
@@ -128,8 +131,9 @@ def _target(folder: Path) -> Path:
     return folder
 
 
-def _check_parents(folder: Path) -> None:
-    """The nearest existing parent must be a writable folder that is not inside another run."""
+def _check_parents(folder: Path, belongs_to: Path | None = None) -> None:
+    """The nearest existing parent must be a writable folder that is not inside another run
+    (`belongs_to` excepted)."""
     parent = folder.parent
     while not parent.exists():
         if parent.is_symlink():
@@ -140,7 +144,7 @@ def _check_parents(folder: Path) -> None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputConflict(f"{parent} is not writable; choose another folder with --out")
     for ancestor in [parent, *parent.parents]:
-        if any((ancestor / marker).is_file() for marker in MARKERS):
+        if ancestor != belongs_to and any((ancestor / marker).is_file() for marker in MARKERS):
             raise OutputConflict(f"{folder} would be inside the outputs in {ancestor}; choose another --out")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +152,7 @@ def _check_parents(folder: Path) -> None:
         raise OutputConflict(f"cannot create {folder.parent}: {error.strerror}") from None
 
 
-MARKERS = ("summary.json", "whatif.json", "manifest.json")
+MARKERS = ("summary.json", "whatif.json", "manifest.json", "analysis.json")
 
 
 def _lock(folder: Path) -> int:

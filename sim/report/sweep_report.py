@@ -9,6 +9,8 @@ fan.png        the spread of token and revenue share trajectories across the swe
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -26,11 +28,14 @@ from matplotlib.figure import Figure
 from rich.table import Table
 from rich.text import Text
 
+from sim.provenance import versions
 from sim.report.charts import save_figure
 from sim.report.colors import KNOWN, SPARE, vendor_colors
-from sim.report.files import write_text
+from sim.report.files import write_json, write_text
+from sim.report.folders import Identity
 from sim.scenario.loading import ScenarioError, scenario_from_dict
 from sim.sweep.sensitivity import SweepAnalysis
+from sim.sweep.store import read_manifest
 
 INDEX_LABELS = {
     "sobol": "Sobol' indices: first order (S1) and total (ST)",
@@ -44,11 +49,33 @@ FAN_METRICS = (("token_share", "Token share"), ("revenue_share", "Revenue share"
 FEW_LEVELS = 12  # a parameter with at most this many values is drawn level by level, else as a cloud
 
 
+ANALYSIS = "analysis.json"
+
+
+def analysis_folder(sweep: Path, out: Path | None = None) -> Path:
+    return out or sweep / "analysis"
+
+
+def analysis_identity(sweep: Path) -> Identity:
+    """An analysis is of a sweep: compared by the hash of the sweep's manifest, without its
+    status and versions (a resumed or re-run sweep of the same design is the same sweep)."""
+    manifest = {k: v for k, v in read_manifest(sweep).items() if k not in ("status", "versions")}
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
+    return Identity(ANALYSIS, "sweep_hash", digest, str(manifest.get("sweep", {}).get("name", sweep.name)))
+
+
 def save_sweep_report(analysis: SweepAnalysis, folder: Path | None = None) -> dict[str, Path]:
-    """Write the analysis into `folder` (default: <sweep>/analysis/); return what was written."""
-    folder = folder or analysis.output.folder / "analysis"
+    """Write the analysis into `folder` (default: <sweep>/analysis/); return what was written.
+
+    The command line writes into a claimed folder's staging copy (sim.report.folders), so
+    the set appears whole or not at all, and a chart a new analysis does not draw is not
+    left over from an earlier one.
+    """
+    folder = analysis_folder(analysis.output.folder, folder)
     folder.mkdir(parents=True, exist_ok=True)
+    sweep = analysis.output.folder
     written = {
+        "analysis": folder / ANALYSIS,
         "report": folder / "report.md",
         "indices": folder / "indices.csv",
         "outcomes": folder / "outcomes.csv",
@@ -71,6 +98,16 @@ def save_sweep_report(analysis: SweepAnalysis, folder: Path | None = None) -> di
         written["fan_chart"] = folder / "fan.png"
         save_figure(fan, written["fan_chart"])
     write_text(written["report"], markdown(analysis, written, notes))
+    identity = analysis_identity(sweep)
+    record = {
+        "sweep": identity.name,
+        identity.key: identity.value,
+        "sweep_folder": str(sweep),
+        "confidence": analysis.confidence,
+        "headline": analysis.headline,
+        "versions": versions(),
+    }
+    write_json(written["analysis"], record)
     return written
 
 
