@@ -270,6 +270,15 @@ def test_an_ensemble_whatif_of_no_change_is_exactly_zero_with_zero_width_ranges(
     assert all("exactly unchanged in all 3" in line for line in result.headlines())
 
 
+def test_an_ensemble_whatif_that_changes_nothing_in_any_set_names_what_absorbed_it():
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
+    changes = Changes(capacity_caps=["huawei=50%@2024-03"])  # a cap no fleet grows fast enough to reach
+    result = ensemble_whatif(scenario, changes, tiny_ensemble(), replicates=1, workers=1, progress=False)
+    headlines = result.headlines()
+    assert headlines[0].startswith("No effect") and "all 3 plausible parameter sets" in headlines[0]
+    assert "--capacity-cap huawei=50%@2024-03: absorbed (the fleets never grew faster than the cap" in headlines[1]
+
+
 def test_each_set_runs_with_its_own_values():
     scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
     changes = Changes(price_cuts=["all=99%@2025-06"])

@@ -228,16 +228,16 @@ def _switching(scenario: Scenario, value: str) -> dict[str, Any]:
 # --- changes that change nothing -------------------------------------------------------------
 
 
-def explain_no_effect(baseline: Scenario, changes: Changes) -> list[str]:
-    """Why a change left every result of every replicate exactly as it was, and what would test it.
+def explain_no_effect(baseline: Scenario, changes: Changes, runs: str = "every replicate") -> list[str]:
+    """Why a change left every result of every run exactly as it was, and what would test it.
 
-    Called only when both sides came out identical: the change altered no model input the
-    run uses (no posted price, no GPU fleet, no cost). Each sentence names what overrode or
-    absorbed the change and suggests a change that would test the question.
+    Called only when both sides came out identical in all `runs`: the change altered no model
+    input the run uses (no posted price, no GPU fleet, no cost). Each sentence names what
+    overrode or absorbed the change and suggests a change that would test the question.
     """
     lines = [
-        "No effect: the what-if side's results are identical to the baseline's in every month of every "
-        "replicate, so the change altered no input the model uses (no posted price, no GPU capacity, no cost). "
+        f"No effect: the what-if side's results are identical to the baseline's in every month of {runs}, "
+        "so the change altered no input the model uses (no posted price, no GPU capacity, no cost). "
         "This is not a finding about the question."
     ]
     lines += [_price_cut_absorbed(baseline, item) for item in changes.price_cuts]

@@ -23,7 +23,7 @@ from sim.scenario.loading import Problem, ScenarioError, scenario_from_dict
 from sim.scenario.schema import Scenario
 from sim.sweep.models import assignment
 from sim.whatif.analysis import METRICS, SHARE_METRICS, run_jobs
-from sim.whatif.changes import Changes, parse_changes
+from sim.whatif.changes import Changes, explain_no_effect, parse_changes
 
 SET_PREFIX = "set."
 DECIDED = 0.9  # share of sets that must agree on a sign before a headline calls it
@@ -45,6 +45,7 @@ class EnsembleWhatIfResult:
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [set, metric, month, vendor], each set's mean
     confidence: float = RANGE
     versions: dict[str, str] = field(default_factory=versions)
+    no_effect: list[str] = field(default_factory=list)  # why a change altered nothing in any set, if it did not
 
     @property
     def dates(self) -> list[str]:
@@ -71,7 +72,12 @@ class EnsembleWhatIfResult:
         return rows if metric is None else rows[rows["metric"] == metric]
 
     def headlines(self, date: str | None = None, count: int = 4) -> list[str]:
-        """Sentences for the largest share changes at `date`, each with the sets' agreement on its sign."""
+        """Sentences for the largest share changes at `date`, each with the sets' agreement on its sign.
+
+        A change that altered nothing in any set is said so plainly, with what absorbed it.
+        """
+        if self.no_effect:
+            return list(self.no_effect)
         date = date or self.dates[-1]
         rows = self.at(date)
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
@@ -165,6 +171,8 @@ def ensemble_whatif(
     variant_means = variant_runs.reshape(shape).mean(axis=1)
     labels = [month_at(first.start, i) for i in range(first.months)]
     table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE)
+    unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
+    runs = f"every replicate in all {len(pairs)} plausible parameter sets"
     return EnsembleWhatIfResult(
         baseline=first,
         variant=pairs[0][1],
@@ -174,6 +182,7 @@ def ensemble_whatif(
         source=source,
         table=table,
         samples={"baseline": base_means, "whatif": variant_means},
+        no_effect=explain_no_effect(first, changes, runs) if unchanged else [],
     )
 
 
