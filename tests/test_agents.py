@@ -163,3 +163,22 @@ def test_a_cio_shows_the_options_it_weighs(small_baseline):
     raised = cio.utilities()
     for (vendor, mode), utility in utilities.items():
         assert raised[(vendor, mode)] == pytest.approx(utility + (1.0 if vendor == cio.vendor else 0.0))
+
+
+def test_every_attribute_an_agent_reads_from_a_column_is_that_column_at_its_row(small_baseline):
+    from sim.model.agents import Column
+
+    model = sim.build_model(small_baseline)
+    for _ in range(6):
+        model.step()
+    checked = 0
+    for kind, agents in model.agents_by_type.items():
+        columns = {name: view for name, view in vars(kind).items() if isinstance(view, Column)}
+        assert columns, f"{kind.__name__} shows no column"
+        for agent in list(agents)[:50]:
+            for name, view in columns.items():
+                array = getattr(getattr(model, view.state), view.column)
+                value = getattr(agent, name)
+                assert type(value) is view.kind and value == view.kind(array[agent.row]), (kind.__name__, name)
+                checked += 1
+    assert checked > 100

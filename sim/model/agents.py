@@ -22,8 +22,32 @@ if TYPE_CHECKING:
     from sim.model.market import MarketModel
 
 
+class Column:
+    """A read-only attribute of an agent: one entry of a column the model owns, at the agent's
+    row, so the agent and the population's arrays can never disagree.
+
+    `state` names the model's holder of the arrays (`developers`, `enterprises`, `vendors`,
+    `labs`), `column` the array, `kind` the Python type a user reads (float, int, bool).
+    """
+
+    def __init__(self, state: str, column: str, kind: type = float, doc: str | None = None) -> None:
+        self.state, self.column, self.kind = state, column, kind
+        self.__doc__ = doc or f"`{state}.{column}` at this agent's row."
+
+    def __get__(self, agent, owner=None):
+        if agent is None:
+            return self
+        return self.kind(getattr(getattr(agent.model, self.state), self.column)[agent.row])
+
+
 class VendorAgent(mesa.Agent):
     """A cloud vendor: sets its price each month."""
+
+    price = Column("vendors", "posted", doc="The token price it posts this month (yuan per 1,000 tokens).")
+    unit_cost = Column("vendors", "unit_cost")
+    gpus = Column("vendors", "gpus")
+    gpu_hour_price = Column("vendors", "gpu_hour_price")
+    active = Column("vendors", "active", bool)
 
     def __init__(self, model: MarketModel, index: int):
         super().__init__(model)
@@ -31,24 +55,8 @@ class VendorAgent(mesa.Agent):
         self.vendor_id = model.vendors.ids[index]
 
     @property
-    def price(self) -> float:
-        return float(self.model.vendors.posted[self.index])
-
-    @property
-    def unit_cost(self) -> float:
-        return float(self.model.vendors.unit_cost[self.index])
-
-    @property
-    def gpus(self) -> float:
-        return float(self.model.vendors.gpus[self.index])
-
-    @property
-    def gpu_hour_price(self) -> float:
-        return float(self.model.vendors.gpu_hour_price[self.index])
-
-    @property
-    def active(self) -> bool:
-        return bool(self.model.vendors.active[self.index])
+    def row(self) -> int:
+        return self.index
 
     def step(self) -> None:
         self.model.vendors.set_price(self.index, self.model.month)
@@ -60,14 +68,12 @@ class VendorAgent(mesa.Agent):
 class LabAgent(mesa.Agent):
     """A model lab: rents GPUs and, at renewal, re-splits them across clouds."""
 
+    gpus = Column("labs", "gpus")
+
     def __init__(self, model: MarketModel, row: int):
         super().__init__(model)
         self.row = row
         self.lab_id = model.labs.ids[row]
-
-    @property
-    def gpus(self) -> float:
-        return float(self.model.labs.gpus[self.row])
 
     @property
     def split(self) -> dict[str, float]:
@@ -85,6 +91,14 @@ class LabAgent(mesa.Agent):
 class DeveloperAgent(mesa.Agent):
     """A developer (startup or app builder); stands for `represents` real accounts (its sampling weight)."""
 
+    tenure = Column("developers", "tenure", int, "Months with its current seller.")
+    size = Column("developers", "size")
+    represents = Column(
+        "developers", "weight", doc="How many real developer accounts this agent stands for (its sampling weight)."
+    )
+    price_sensitivity = Column("developers", "price_sensitivity")
+    quality_sensitivity = Column("developers", "quality_sensitivity")
+
     def __init__(self, model: MarketModel, row: int):
         super().__init__(model)
         self.row = row
@@ -101,10 +115,6 @@ class DeveloperAgent(mesa.Agent):
         return [*self.model.vendors.ids, "outside"][code] if code >= 0 else None
 
     @property
-    def tenure(self) -> int:
-        return int(self._population.tenure[self.row])
-
-    @property
     def lock_in(self) -> float:
         """Lock-in with its current seller, 0-1 (0 when it has none); the same stickiness the
         choice uses (the outside option's is 1)."""
@@ -113,23 +123,6 @@ class DeveloperAgent(mesa.Agent):
             return 0.0
         stickiness = self.model.developer_month.offer.stickiness[code]
         return float(lock_in(self.tenure, self.model.frictions.lock_in_rate, stickiness))
-
-    @property
-    def size(self) -> float:
-        return float(self._population.size[self.row])
-
-    @property
-    def represents(self) -> float:
-        """How many real developer accounts this agent stands for (its sampling weight)."""
-        return float(self._population.weight[self.row])
-
-    @property
-    def price_sensitivity(self) -> float:
-        return float(self._population.price_sensitivity[self.row])
-
-    @property
-    def quality_sensitivity(self) -> float:
-        return float(self._population.quality_sensitivity[self.row])
 
     @property
     def self_hosting(self) -> bool:
@@ -168,6 +161,15 @@ class DeveloperAgent(mesa.Agent):
 class EnterpriseAgent(mesa.Agent):
     """An enterprise CIO; stands for `represents` real enterprises (its sampling weight)."""
 
+    months_left = Column("enterprises", "months_left", int, "Months until its contract comes up for renewal.")
+    size = Column("enterprises", "size", doc="Relative size: its use and its budget scale with it.")
+    represents = Column(
+        "enterprises", "weight", doc="How many real enterprises this agent stands for (its sampling weight)."
+    )
+    sovereign = Column(
+        "enterprises", "sovereign", bool, "Whether it needs data sovereignty (values private deployment more)."
+    )
+
     def __init__(self, model: MarketModel, row: int):
         super().__init__(model)
         self.row = row
@@ -190,25 +192,6 @@ class EnterpriseAgent(mesa.Agent):
     @property
     def incumbent(self) -> str:
         return self.model.vendors.ids[int(self._population.incumbent[self.row])]
-
-    @property
-    def months_left(self) -> int:
-        return int(self._population.months_left[self.row])
-
-    @property
-    def size(self) -> float:
-        """Relative size: its use and its budget scale with it."""
-        return float(self._population.size[self.row])
-
-    @property
-    def represents(self) -> float:
-        """How many real enterprises this agent stands for (its sampling weight)."""
-        return float(self._population.weight[self.row])
-
-    @property
-    def sovereign(self) -> bool:
-        """Whether it needs data sovereignty (values private deployment more)."""
-        return bool(self._population.sovereign[self.row])
 
     def utilities(self) -> dict[tuple[str, str], float]:
         """Systematic utility of each (vendor, mode) option this month, migration cost included
