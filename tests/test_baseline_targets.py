@@ -64,3 +64,21 @@ def test_a_scenario_missing_the_targets_fails_the_check():
     checks = check_targets(sim.run(no_war), load_targets(TARGETS))
     failed = {c.target for c in checks if not c.passed}
     assert {"token_share_h1_2025", "external_api_tokens_h1_2025"} <= failed
+
+
+def test_every_out_of_sample_check_is_measured_on_the_baseline_by_the_targets_rules():
+    """data/checks.yaml (figures the baseline is not fitted to) loads, lies inside the
+    baseline's months and is measured like a target; whether it passes is reported, not
+    asserted."""
+    from sim.report.targets import measure, target_span
+    from sim.scenario.calendar import month_at
+
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=20000", "agents.enterprises=5000"])
+    checks = load_targets(ROOT / "data" / "checks.yaml")
+    assert checks
+    months = {month_at(scenario.start, i) for i in range(scenario.months)}
+    assert all(set(target_span(check)) <= months for check in checks)
+    moments = measure(sim.run(scenario), checks)
+    assert {m.target for m in moments} == {check["id"] for check in checks}
+    shares = [m for m in moments if m.item.endswith("token_share")]
+    assert shares and all(0.0 <= m.simulated <= 1.0 for m in shares)

@@ -307,6 +307,8 @@ MOMENTS = {
     "ai_cloud_market_growth": market_growth_moments,
     "alibaba_ai_revenue_growth": alibaba_growth_moments,
     "volcano_headline_tokens": headline_level_moments,
+    # out-of-sample checks (data/checks.yaml): public figures the baseline is not fitted to
+    "token_share_2024": lambda r, t: period_share_moments(r, t, "api_tokens_per_day", "token_share"),
 }
 
 
