@@ -3,10 +3,10 @@
 The baseline misses IDC's 2024 figure (data/checks.yaml: Volcano 46.4 % of the year's
 external API tokens). This prints, over 2024 and H1 2025, each vendor's share of all API
 tokens split into developers' and enterprises' tokens; then Volcano's 2024 and H1 2025
-shares and the number of missed figures (targets and checks) when one developer lever at a
-time is moved from the baseline's value.
+shares and the number of missed figures (targets and checks) when one lever at a time is
+moved from the baseline's value.
 
-    python scripts/token_share_2024.py                # reduced agents (40k / 15k), ~30 s
+    python scripts/token_share_2024.py                # reduced agents (40k / 15k), a few seconds
     python scripts/token_share_2024.py --full         # the baseline's own agent counts
 """
 

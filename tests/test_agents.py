@@ -165,20 +165,49 @@ def test_a_cio_shows_the_options_it_weighs(small_baseline):
         assert raised[(vendor, mode)] == pytest.approx(utility + (1.0 if vendor == cio.vendor else 0.0))
 
 
-def test_every_attribute_an_agent_reads_from_a_column_is_that_column_at_its_row(small_baseline):
-    from sim.model.agents import Column
+COLUMNS = {  # attribute: (array holder, array, type)
+    VendorAgent: {
+        "price": ("vendors", "posted", float),
+        "unit_cost": ("vendors", "unit_cost", float),
+        "gpus": ("vendors", "gpus", float),
+        "gpu_hour_price": ("vendors", "gpu_hour_price", float),
+        "active": ("vendors", "active", bool),
+    },
+    LabAgent: {"gpus": ("labs", "gpus", float)},
+    DeveloperAgent: {
+        "tenure": ("developers", "tenure", int),
+        "size": ("developers", "size", float),
+        "represents": ("developers", "weight", float),
+        "price_sensitivity": ("developers", "price_sensitivity", float),
+        "quality_sensitivity": ("developers", "quality_sensitivity", float),
+    },
+    EnterpriseAgent: {
+        "months_left": ("enterprises", "months_left", int),
+        "size": ("enterprises", "size", float),
+        "represents": ("enterprises", "weight", float),
+        "sovereign": ("enterprises", "sovereign", bool),
+    },
+}
 
+
+def test_every_attribute_an_agent_reads_from_an_array_is_that_array_at_its_row(small_baseline):
     model = sim.build_model(small_baseline)
     for _ in range(6):
         model.step()
-    checked = 0
-    for kind, agents in model.agents_by_type.items():
-        columns = {name: view for name, view in vars(kind).items() if isinstance(view, Column)}
-        assert columns, f"{kind.__name__} shows no column"
-        for agent in list(agents)[:50]:
-            for name, view in columns.items():
-                array = getattr(getattr(model, view.state), view.column)
+    for kind, columns in COLUMNS.items():
+        agents = list(model.agents_by_type[kind])[:50]
+        assert agents
+        for agent in agents:
+            for name, (holder, column, python_type) in columns.items():
                 value = getattr(agent, name)
-                assert type(value) is view.kind and value == view.kind(array[agent.row]), (kind.__name__, name)
-                checked += 1
-    assert checked > 100
+                expected = getattr(getattr(model, holder), column)[agent.row]
+                assert type(value) is python_type and value == python_type(expected), (kind.__name__, name)
+
+
+def test_an_agent_cannot_set_what_it_reads_from_the_arrays(small_baseline):
+    model = sim.build_model(small_baseline)
+    developer = model.developer_agents[0]
+    before = developer.tenure
+    with pytest.raises(AttributeError, match=r"tenure is read from model\.developers\.tenure"):
+        developer.tenure = before + 99
+    assert developer.tenure == before == int(model.developers.tenure[developer.row])

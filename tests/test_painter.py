@@ -3,6 +3,7 @@ outputs is complete whatever happens to the painters."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -81,7 +82,9 @@ def test_a_process_running_other_threads_spawns_its_painters() -> None:
         helper.join()
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+@pytest.mark.skipif(
+    not Path(f"/proc/self/task/{os.getpid()}/children").exists(), reason="reads child processes from /proc"
+)
 def test_painters_leave_when_the_command_is_killed(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "sim", "run", "scenarios/baseline.yaml", "--quiet", "--out", str(tmp_path / "out")]
     run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -106,3 +109,45 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_charts_are_drawn_in_process_when_no_painter_can_start(result, tmp_path: Path, monkeypatch) -> None:
+    def refused(self):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", refused)
+    save_run(result, tmp_path / "here")
+    with Painter() as painter:
+        assert not painter._links
+        save_run(result, tmp_path / "painted", painter)
+    for name in CHARTS:
+        assert (tmp_path / "painted" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def test_a_chart_drawn_again_after_its_painter_died_leaves_no_unfinished_file(result, tmp_path: Path) -> None:
+    folder = tmp_path / "painted"
+    folder.mkdir()
+    (folder / ".shares.png.abc123.part").write_bytes(b"half a PNG")  # what a painter killed mid-save leaves
+    with Painter() as painter:
+        for process, _ in painter._links:
+            process.kill()
+            process.join()
+        save_run(result, folder, painter)
+    assert not list(folder.glob(".*.part"))
+
+
+def test_a_failed_table_write_waits_for_the_charts_so_nothing_is_written_after(
+    result, tmp_path: Path, monkeypatch
+) -> None:
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.report.outputs.write_json", full_disk)
+    folder = tmp_path / "painted"
+    with Painter() as painter:
+        with pytest.raises(OSError, match="No space"):
+            save_run(result, folder, painter)
+        written = sorted(path.name for path in folder.iterdir())
+        time.sleep(1.0)
+        assert sorted(path.name for path in folder.iterdir()) == written
+    assert {"shares.png", "revenue_streams.png"} <= set(written)

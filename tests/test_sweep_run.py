@@ -350,6 +350,25 @@ def test_sim_analyze_refuses_another_sweeps_analysis_unless_forced(grid_run, ish
     assert json.loads((out / "analysis.json").read_text())["sweep"] == ishigami
 
 
+def test_an_analysis_written_before_analysis_json_is_replaced_only_with_force(grid_run, tmp_path, capsys):
+    out = tmp_path / "analysis"
+    out.mkdir()
+    for name in ("report.md", "indices.csv", "fan.png"):
+        (out / name).write_text("an earlier analysis")
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet"]) == 2
+    assert "pass --force to replace them" in capsys.readouterr().err
+    assert (out / "report.md").read_text() == "an earlier analysis"
+    assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet", "--force"]) == 0
+    assert (out / "analysis.json").is_file() and (out / "report.md").read_text() != "an earlier analysis"
+
+
+def test_a_sweep_reached_through_a_symbolic_link_is_analysed_in_its_own_folder(grid_run, tmp_path):
+    link = tmp_path / "linked_sweep"
+    link.symlink_to(grid_run.folder, target_is_directory=True)
+    assert main(["analyze", str(link), "--quiet"]) == 0
+    assert (grid_run.folder / "analysis" / "analysis.json").is_file()
+
+
 def test_sim_analyze_writes_nothing_when_its_report_cannot_be_written(grid_run, tmp_path, monkeypatch, capsys):
     out = tmp_path / "analysis"
     assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet"]) == 0

@@ -8,7 +8,8 @@ mode) execute the same code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, overload
 
 import mesa
 import numpy as np
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from sim.model.market import MarketModel
 
 
-class Column:
+class Column[T]:
     """A read-only attribute of an agent: one entry of a column the model owns, at the agent's
     row, so the agent and the population's arrays can never disagree.
 
@@ -30,14 +31,26 @@ class Column:
     `labs`), `column` the array, `kind` the Python type a user reads (float, int, bool).
     """
 
-    def __init__(self, state: str, column: str, kind: type = float, doc: str | None = None) -> None:
+    def __init__(self, state: str, column: str, kind: Callable[[Any], T] = float, doc: str | None = None) -> None:
         self.state, self.column, self.kind = state, column, kind
         self.__doc__ = doc or f"`{state}.{column}` at this agent's row."
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, agent: None, owner: type | None = None) -> Column[T]: ...
+
+    @overload
+    def __get__(self, agent: object, owner: type | None = None) -> T: ...
 
     def __get__(self, agent, owner=None):
         if agent is None:
             return self
         return self.kind(getattr(getattr(agent.model, self.state), self.column)[agent.row])
+
+    def __set__(self, agent: object, value: object) -> None:
+        raise AttributeError(f"{self.name} is read from model.{self.state}.{self.column}; the agent cannot set it")
 
 
 class VendorAgent(mesa.Agent):

@@ -37,13 +37,16 @@ class OutputConflict(Exception):
 class Identity:
     """What a set of outputs is of: its marker file, the key holding its hash, and the hash.
 
-    `name` is for messages only: two sets are the same when their hashes are.
+    `name` is for messages only: two sets are the same when their hashes are. A folder
+    holding every file of `earlier` but no marker is a set of this kind whose identity is
+    unknown: replaced only with `replace`.
     """
 
     marker: str
     key: str
     value: str
     name: str
+    earlier: tuple[str, ...] = ()  # files that all mark a set written before the marker existed
 
 
 @dataclass
@@ -144,12 +147,17 @@ def _check_parents(folder: Path, belongs_to: Path | None = None) -> None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputConflict(f"{parent} is not writable; choose another folder with --out")
     for ancestor in [parent, *parent.parents]:
-        if ancestor != belongs_to and any((ancestor / marker).is_file() for marker in MARKERS):
+        if not _same_place(ancestor, belongs_to) and any((ancestor / marker).is_file() for marker in MARKERS):
             raise OutputConflict(f"{folder} would be inside the outputs in {ancestor}; choose another --out")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputConflict(f"cannot create {folder.parent}: {error.strerror}") from None
+
+
+def _same_place(folder: Path, other: Path | None) -> bool:
+    """Whether two paths name one folder, whatever symbolic links lead to it."""
+    return other is not None and os.path.realpath(folder) == os.path.realpath(other)
 
 
 MARKERS = ("summary.json", "whatif.json", "manifest.json", "analysis.json")
@@ -223,6 +231,13 @@ def _check_contents(folder: Path, identity: Identity, replace: bool) -> None:
         raise OutputConflict(f"{folder} is not writable; choose another folder with --out")
     marker = folder / identity.marker
     if not marker.exists():
+        if identity.earlier and all((folder / name).is_file() for name in identity.earlier):
+            if replace:
+                return
+            raise OutputConflict(
+                f"{folder} holds earlier results with no {identity.marker} (what they are of is unknown); "
+                "pass --force to replace them, or choose another folder with --out"
+            )
         if any(folder.iterdir()):
             raise OutputConflict(
                 f"{folder} is not empty and holds no {identity.marker}; its files would be replaced, so it is "

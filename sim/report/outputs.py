@@ -6,6 +6,7 @@ revenue_streams.png
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,11 +67,17 @@ def save_run(result: RunResult, folder: Path, painter: Painter | None = None) ->
     }
     charts = {kind: written[kind] for kind in ("chart", "streams")}
     wait_for_charts = painter.save_charts(result, charts) if painter else _draw_here(result, charts)
-    write_text(written["trajectories"], result.trajectories.to_csv(index=False, float_format="%.10g"))
-    write_text(written["market"], result.market.to_csv(index=False, float_format="%.10g"))
-    write_text(written["families"], result.families.to_csv(index=False, float_format="%.10g"))
-    write_text(written["scenario"], resolved_yaml(result))
-    write_json(written["summary"], summarize(result))
+    try:
+        write_text(written["trajectories"], result.trajectories.to_csv(index=False, float_format="%.10g"))
+        write_text(written["market"], result.market.to_csv(index=False, float_format="%.10g"))
+        write_text(written["families"], result.families.to_csv(index=False, float_format="%.10g"))
+        write_text(written["scenario"], resolved_yaml(result))
+        write_json(written["summary"], summarize(result))
+    except BaseException:
+        # the painters finish (or fail) before the folder is given up, so none writes into it later
+        with contextlib.suppress(Exception):
+            wait_for_charts()
+        raise
     wait_for_charts()
     return written
 

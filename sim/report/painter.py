@@ -61,15 +61,26 @@ class Painter:
         method = start_method()
         context = multiprocessing.get_context(method)
         self._links: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
-        for _ in range(processes):
-            ours, theirs = context.Pipe()
-            # A forked painter inherits this process's ends of every pipe; it closes them, or
-            # it would never see its own pipe close when this process dies.
-            ours_so_far = [link for _, link in self._links] + [ours] if method == "fork" else []
-            process = context.Process(target=_paint, args=(theirs, ours_so_far), name="sim-painter", daemon=True)
+        try:
+            for _ in range(processes):
+                self._start(context, method)
+        except OSError:
+            pass  # no (more) processes to be had: the charts left over are drawn in this process
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, context, method: str) -> None:
+        ours, theirs = context.Pipe()
+        # A forked painter inherits this process's ends of every pipe; it closes them, or it
+        # would never see its own pipe close when this process dies.
+        ours_so_far = [link for _, link in self._links] + [ours] if method == "fork" else []
+        process = context.Process(target=_paint, args=(theirs, ours_so_far), name="sim-painter", daemon=True)
+        try:
             process.start()
+        finally:
             theirs.close()
-            self._links.append((process, ours))
+        self._links.append((process, ours))
 
     def save_charts(self, result: RunResult, paths: dict[str, Path]) -> Callable[[], None]:
         """Start drawing each chart kind into its path (one per process, in turn); return a
@@ -81,9 +92,10 @@ class Painter:
         data = ChartData.of(result)
         asked: list[tuple[str, Path, Connection | None]] = []
         for number, (kind, path) in enumerate(paths.items()):
-            _, link = self._links[number % len(self._links)]
+            link = self._links[number % len(self._links)][1] if self._links else None
             try:
-                link.send((kind, data, path))
+                if link is not None:
+                    link.send((kind, data, path))
             except OSError:
                 link = None
             asked.append((kind, path, link))
@@ -139,6 +151,8 @@ def _outcome(kind: str, data: ChartData, path: Path, link: Connection | None) ->
             pass
     from sim.report.charts import save_chart
 
+    for unfinished in path.parent.glob(f".{path.name}.*.part"):  # a painter killed while saving
+        unfinished.unlink(missing_ok=True)
     save_chart(kind, data, path)
     return None
 
@@ -165,6 +179,8 @@ def _paint(link: Connection, not_ours: list[Connection]) -> None:
         try:
             from sim.report.charts import save_chart
 
+            if not path.parent.is_dir():  # the command has given up on this folder: never recreate it
+                raise FileNotFoundError(f"{path.parent} is gone")
             save_chart(kind, data, path)
             link.send(None)
         except Exception as error:  # sent to the command, which raises it

@@ -61,7 +61,8 @@ def analysis_identity(sweep: Path) -> Identity:
     status and versions (a resumed or re-run sweep of the same design is the same sweep)."""
     manifest = {k: v for k, v in read_manifest(sweep).items() if k not in ("status", "versions")}
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
-    return Identity(ANALYSIS, "sweep_hash", digest, str(manifest.get("sweep", {}).get("name", sweep.name)))
+    name = str(manifest.get("sweep", {}).get("name", sweep.name))
+    return Identity(ANALYSIS, "sweep_hash", digest, name, earlier=("report.md", "indices.csv"))
 
 
 def save_sweep_report(analysis: SweepAnalysis, folder: Path | None = None) -> dict[str, Path]:

@@ -440,7 +440,7 @@ def field_message(err: dict, docs: str = SCHEMA_DOCS) -> str:
     if kind == "missing":
         return "required field is missing"
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        got = f"got {err['input']!r}"
+        got = f"got {err['input']!r}"  # a long value is cut where the problem is printed (Problem.__str__)
         return text if got in text else f"{text} ({got})"
     return text
 
