@@ -218,6 +218,11 @@ def test_a_calibration_killed_and_resumed_ends_with_the_same_result(recovery, tm
         ({"until": "2023-06"}, "nothing would be fitted"),
         ({"seeds": [1, 1]}, "distinct"),
         ({"surprise": 1}, "unknown field"),
+        (
+            {"targets": {"file": "data/targets.yaml", "also": "data/targets.yaml"}},
+            "is also in the first targets file",
+        ),
+        ({"targets": {"file": "data/targets.yaml", "also": "data/no_such_file.yaml"}}, "file not found"),
     ],
 )
 def test_a_bad_calibration_file_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, change, phrase):
@@ -227,7 +232,10 @@ def test_a_bad_calibration_file_exits_2_naming_the_field_and_writes_nothing(tmp_
         "parameters": {"developers.usage_growth": {"low": 0.0, "high": 0.2}},
     }
     if "targets" in change:
-        change = {"targets": {**change["targets"], "file": str(ROOT / change["targets"]["file"])}}
+        targets = {**change["targets"], "file": str(ROOT / change["targets"]["file"])}
+        if "also" in targets:
+            targets["also"] = str(ROOT / targets["also"])
+        change = {"targets": targets}
     path = write_yaml(tmp_path / "bad.yaml", {**spec, **change})
     out = tmp_path / "out"
     assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 2
@@ -374,3 +382,11 @@ def test_an_effect_some_sets_show_and_the_rest_do_not_is_called_undecided_whethe
     sentence = ensemble_sentence(row, "2025-03", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
     assert sentence.startswith("In 6 of 10 plausible parameter sets Alibaba Cloud's token share is lower")
     assert "unchanged in the other 4: the public figures do not decide whether it changes" in sentence
+
+
+def test_a_second_targets_file_is_fitted_too():
+    calibration = load_calibration(SCENARIOS / "calibration" / "with_2024_share.yaml")
+    fitted = [t["id"] for t in calibration.targets]
+    first = [t["id"] for t in load_targets(ROOT / "data" / "targets.yaml")]
+    assert fitted == first + [t["id"] for t in load_targets(ROOT / "data" / "checks.yaml")]
+    assert calibration.also_file is not None and calibration.also_file.name == "checks.yaml"

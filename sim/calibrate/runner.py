@@ -174,6 +174,10 @@ def record(calibration: Calibration, status: dict[str, Any]) -> dict[str, Any]:
         "base": str(calibration.path.parent / calibration.spec.base) if calibration.spec.base else None,
         "targets_file": str(targets_file) if targets_file else None,
         "targets_sha256": hashlib.sha256(targets_file.read_bytes()).hexdigest() if targets_file else None,
+        "targets_also": str(calibration.also_file) if calibration.also_file else None,
+        "targets_also_sha256": (
+            hashlib.sha256(calibration.also_file.read_bytes()).hexdigest() if calibration.also_file else None
+        ),
         "targets": [t["id"] for t in calibration.targets],
         "seeds": calibration.spec.seeds,
         "ensemble_size": calibration.spec.ensemble.size,

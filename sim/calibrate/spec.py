@@ -78,6 +78,11 @@ class InlineTarget(Strict):
 
 class TargetsSpec(Strict):
     file: str | None = Field(None, description="targets file, relative to the calibration file")
+    also: str | None = Field(
+        None,
+        description="a second targets file whose every figure is fitted too (e.g. data/checks.yaml: "
+        "to ask whether one parameter set fits the out-of-sample figures as well)",
+    )
     use: list[str] | None = Field(None, min_length=1, description="target ids to fit (default: every one)")
     weights: dict[str, float] = Field(default_factory=dict, description="target id: weight of its squared misses")
     values: dict[str, InlineTarget] = Field(default_factory=dict, description="a test function's outputs to fit")
@@ -148,6 +153,7 @@ class Calibration:
     targets_file: Path | None
     until: str | None
     lines: dict[tuple[str, ...], int] = field(default_factory=dict, repr=False)
+    also_file: Path | None = None  # a second targets file, every figure of which is fitted too
 
     @property
     def name(self) -> str:
@@ -190,12 +196,14 @@ def load_calibration(path: str | Path, until: str | None = None) -> Calibration:
         base = _base(path, spec, at)
         parameters = [_scenario_parameter(name, p, base, at) for name, p in spec.parameters.items()]
         targets_file, targets = _market_targets(path, spec, base, at)
+        also_file, also = _also_targets(path, spec, base, targets, at)
+        targets = targets + also
     else:
-        base, targets_file = None, None
+        base, targets_file, also_file = None, None, None
         parameters = [_function_parameter(name, p, model, at) for name, p in spec.parameters.items()]
         targets = _inline_targets(spec, at)
     _check_weights(spec, targets, at)
-    calibration = Calibration(path, text, spec, model, base, parameters, targets, targets_file, until, lines)
+    calibration = Calibration(path, text, spec, model, base, parameters, targets, targets_file, until, lines, also_file)
     _check_something_is_fitted(calibration, at)
     return calibration
 
@@ -331,6 +339,24 @@ def _market_targets(
             raise at.error(("targets", "use", str(i)), f"no moment is defined for target {target_id!r}")
         _check_inside(known[target_id], base, ("targets", "use", str(i)), at)
     return file, [known[t] for t in chosen]
+
+
+def _also_targets(
+    path: Path, spec: CalibrationSpec, base: Scenario, chosen: list[dict[str, Any]], at: FileFields
+) -> tuple[Path | None, list[dict[str, Any]]]:
+    """Every figure of the second targets file, none of which may share an id with the first's."""
+    if spec.targets.also is None:
+        return None, []
+    file = path.parent / spec.targets.also
+    if not file.is_file():
+        raise at.error(("targets", "also"), f"file not found: {file}")
+    entries = load_targets(file)
+    taken = {t["id"] for t in chosen}
+    for i, target in enumerate(entries):
+        if target["id"] in taken:
+            raise at.error(("targets", "also"), f"{file}: target {target['id']!r} is also in the first targets file")
+        _check_inside(target, base, ("targets", "also", str(i)), at)
+    return file, entries
 
 
 def _read_targets(file: Path, at: FileFields) -> list[dict[str, Any]]:

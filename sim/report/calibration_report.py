@@ -76,6 +76,11 @@ def fit_markdown(result: CalibrationResult) -> str:
         f"- model: {result.record['model']['name']} ({result.record['model']['version']})",
         f"- base scenario: {result.record['base']}",
         f"- targets file: {result.record['targets_file']} (sha256 {result.record['targets_sha256']})",
+        *(
+            [f"- also fitted: {result.record['targets_also']} (sha256 {result.record['targets_also_sha256']})"]
+            if result.record.get("targets_also")
+            else []
+        ),
         f"- seeds (common to every candidate): {calibration.spec.seeds}",
         f"- fitted: figures whose data ends by {calibration.until}" if calibration.until else "- fitted: every figure",
         f"- candidates: {status['candidates']} ({status['failed_candidates']} could not run); "
