@@ -240,6 +240,17 @@ def _fail(console: Console, message: str) -> int:
     return BAD_INPUT
 
 
+def _import_mesa_near_the_top() -> None:
+    """Import Mesa from the command itself, before the package's modules that need it.
+
+    Mesa 3.5 names the logger of `mesa.model` by inspecting every frame of the stack that
+    imports it, reading each frame's source, so its import costs more the deeper it starts.
+    Imported here rather than down the package's own imports, a default `sim run` took about
+    0.1 s less (medians of 7 whole runs, 2.58 to 2.48 s, on 2 cores).
+    """
+    import mesa  # noqa: F401
+
+
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.report.outputs import run_identity
     from sim.report.painter import Painter
@@ -250,9 +261,11 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             return _fail(err, f"--seed: expected a whole number from 0 to 2**63-1, got {args.seed}")
         scenario = scenario.model_copy(update={"seed": args.seed})
     folder = args.out or Path("runs") / scenario.name
-    # The painters start before the folder is claimed: a forked painter then holds no lock.
+    # The painters start before the folder is claimed: a forked painter then holds no lock. Mesa
+    # comes after them: it imports numpy, which starts threads, and a painter forks only before.
     with Painter() as painter, claimed_folder(folder, run_identity(scenario), replace=args.force) as claim:
-        from sim.report.outputs import save_run  # the heavy imports once the painters are starting
+        _import_mesa_near_the_top()
+        from sim.report.outputs import save_run
         from sim.report.tables import print_result
         from sim.run import run
 
@@ -285,11 +298,12 @@ def cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    _import_mesa_near_the_top()
     from sim.report.tables import targets_table
     from sim.report.targets import check_targets, load_targets
     from sim.run import run
 
-    scenario = load_scenario(args.scenario, args.overrides)
     if not args.targets.exists():
         return _fail(err, f"{args.targets}: targets file not found")
     targets = load_targets(args.targets)
