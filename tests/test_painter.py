@@ -4,6 +4,7 @@ outputs is complete whatever happens to the painters."""
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -151,3 +152,22 @@ def test_a_failed_table_write_waits_for_the_charts_so_nothing_is_written_after(
         time.sleep(1.0)
         assert sorted(path.name for path in folder.iterdir()) == written
     assert {"shares.png", "revenue_streams.png"} <= set(written)
+
+
+def test_a_painter_draws_from_arrays_without_importing_pandas(result, tmp_path: Path) -> None:
+    """What a painter receives unpickles and draws both charts in an interpreter that never loads pandas."""
+    from sim.report.chart_data import ChartData
+
+    (tmp_path / "data.pickle").write_bytes(pickle.dumps(ChartData.of(result)))
+    program = (
+        "import pickle, sys; from pathlib import Path; from sim.report.charts import save_chart; "
+        f"data = pickle.loads(Path({str(tmp_path / 'data.pickle')!r}).read_bytes()); "
+        f"[save_chart(kind, data, Path({str(tmp_path)!r}) / (kind + '.png')) for kind in ('chart', 'streams')]; "
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "False"
+    here = tmp_path / "here"
+    save_run(result, here)
+    assert (tmp_path / "chart.png").read_bytes() == (here / "shares.png").read_bytes()
+    assert (tmp_path / "streams.png").read_bytes() == (here / "revenue_streams.png").read_bytes()

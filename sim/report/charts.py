@@ -6,34 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator
 
+from sim.report.chart_data import STREAM_COLUMNS, ChartData
 from sim.report.colors import PANELS, vendor_colors, vendor_names
 from sim.report.files import write_atomically
-from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-
-class Charted(Protocol):
-    """What the run charts read: a `sim.run.RunResult`, or its tables sent to a painter process."""
-
-    scenario: Scenario
-    seed: int
-
-    @property
-    def vendor_ids(self) -> list[str]: ...
-
-    @property
-    def trajectories(self) -> pd.DataFrame: ...
-
-    def wide(self, column: str) -> pd.DataFrame: ...
+    from sim.report.chart_data import Recorded
+    from sim.scenario.schema import Scenario
 
 
 LEGEND_ROWS = 16
@@ -79,17 +65,19 @@ def mark_events(ax: Axes, scenario: Scenario, label: bool) -> None:
             )
 
 
-def share_panel(ax: Axes, result: Charted, metric: str, title: str, events: bool = True) -> None:
-    table = result.wide(metric)
-    dates = _as_dates(table.index)
-    colors, names = vendor_colors(result.scenario), vendor_names(result.scenario)
-    for vendor in table.columns:
-        ax.plot(dates, 100 * table[vendor], color=colors[vendor], label=literal(names[vendor]), linewidth=1.8)
+def share_panel(ax: Axes, result: Recorded | ChartData, metric: str, title: str, events: bool = True) -> None:
+    """One share column per vendor over time, in percent, with the scenario's events marked."""
+    data = ChartData.of(result)
+    values = data.column(metric)
+    dates = _as_dates(data.months)
+    colors, names = vendor_colors(data.scenario), vendor_names(data.scenario)
+    for index, vendor in enumerate(data.vendor_ids):
+        ax.plot(dates, 100 * values[:, index], color=colors[vendor], label=literal(names[vendor]), linewidth=1.8)
     if events:
-        mark_events(ax, result.scenario, label=metric == "token_share")
+        mark_events(ax, data.scenario, label=metric == "token_share")
     ax.set_title(title, fontsize=11)
     ax.set_ylabel("share (%)")
-    ax.set_ylim(0, min(100.0, 100 * float(table.max().max()) * 1.2 + 2))
+    ax.set_ylim(0, min(100.0, 100 * float(values.max()) * 1.2 + 2))
     ax.grid(alpha=0.25)
     month_ticks(ax, dates, (1, 7), "%b %Y")
     for tick in ax.get_xticklabels():
@@ -97,8 +85,9 @@ def share_panel(ax: Axes, result: Charted, metric: str, title: str, events: bool
         tick.set_ha("right")
 
 
-def shares_figure(result: Charted) -> Figure:
+def shares_figure(result: Recorded | ChartData) -> Figure:
     """Token share and revenue share side by side: the project's signature chart."""
+    result = ChartData.of(result)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharex=True, constrained_layout=True)
     for ax, (metric, title) in zip(axes, PANELS, strict=True):
         share_panel(ax, result, metric, title)
@@ -108,20 +97,22 @@ def shares_figure(result: Charted) -> Figure:
     return fig
 
 
-STREAMS = (
-    ("maas_developer_revenue", "MaaS: developers' tokens"),
-    ("maas_enterprise_revenue", "MaaS: enterprises' tokens"),
-    ("iaas_lab_revenue", "IaaS: model labs"),
-    ("iaas_private_revenue", "IaaS: private deployments"),
-    ("iaas_finetune_revenue", "IaaS: fine-tuning"),
-    ("iaas_self_host_revenue", "IaaS: self-hosting developers"),
-    ("paas_revenue", "PaaS: platform fees"),
+STREAM_LABELS = (
+    "MaaS: developers' tokens",
+    "MaaS: enterprises' tokens",
+    "IaaS: model labs",
+    "IaaS: private deployments",
+    "IaaS: fine-tuning",
+    "IaaS: self-hosting developers",
+    "PaaS: platform fees",
 )
+STREAMS = tuple(zip(STREAM_COLUMNS, STREAM_LABELS, strict=True))
 STREAM_COLORS = ("#9ecae1", "#3182bd", "#fd8d3c", "#e6550d", "#a63603", "#fdd0a2", "#74c476")
 
 
-def streams_figure(result: Charted) -> Figure:
+def streams_figure(result: Recorded | ChartData) -> Figure:
     """Each vendor's AI cloud revenue by stream (price x quantity), stacked, on one scale."""
+    result = ChartData.of(result)
     vendors = result.vendor_ids
     columns = min(3, len(vendors))
     rows = -(-len(vendors) // columns)
@@ -135,15 +126,15 @@ def streams_figure(result: Charted) -> Figure:
         squeeze=False,
     )
     names = vendor_names(result.scenario)
-    table = result.trajectories
-    dates = _as_dates(result.wide("revenue").index)
+    dates = _as_dates(result.months)
+    _autoscale(axes, False)  # each layer would rescale all the shared axes: scaled once, after the last
     for ax, vendor in zip(axes.flat, vendors, strict=False):
-        rows_of = table[table["vendor"] == vendor]
-        layers = [rows_of[column].to_numpy() / 1e9 for column, _ in STREAMS]
+        layers = [result.of_vendor(column, vendor) / 1e9 for column, _ in STREAMS]
         ax.stackplot(dates, layers, colors=STREAM_COLORS, linewidth=0)
         ax.set_title(literal(names[vendor]), fontsize=10)
         ax.grid(alpha=0.25)
         month_ticks(ax, dates, (1,), "%Y")
+    _autoscale(axes, True)
     for ax in axes[:, 0]:
         ax.set_ylabel("bn yuan / month")
     for ax in list(axes.flat)[len(vendors) :]:
@@ -154,6 +145,15 @@ def streams_figure(result: Charted) -> Figure:
     return fig
 
 
+def _autoscale(axes, on: bool) -> None:
+    """Switch the axes' autoscaling off or on; switched on, the shared limits are rescaled once to
+    every layer drawn meanwhile."""
+    for ax in axes.flat:
+        ax.set_autoscale_on(on)
+    if on:
+        axes.flat[0].autoscale_view()
+
+
 def save_figure(fig: Figure, path: Path, dpi: int = 120) -> None:
     write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
@@ -162,7 +162,7 @@ def save_figure(fig: Figure, path: Path, dpi: int = 120) -> None:
 RUN_CHARTS = {"chart": shares_figure, "streams": streams_figure}
 
 
-def save_chart(kind: str, result: Charted, path: Path) -> None:
+def save_chart(kind: str, result: Recorded | ChartData, path: Path) -> None:
     """Draw one of a run's charts (a key of RUN_CHARTS) into `path`."""
     save_figure(RUN_CHARTS[kind](result), path)
 

@@ -85,8 +85,10 @@ def save_run(result: RunResult, folder: Path, painter: Painter | None = None) ->
 def _draw_here(result: RunResult, paths: dict[str, Path]) -> Callable[[], None]:
     """Draw the charts in this process; matplotlib is imported only now, so that checking the
     output folder before a run needs it not."""
+    from sim.report.chart_data import ChartData
     from sim.report.charts import save_chart
 
+    data = ChartData.of(result)
     for kind, path in paths.items():
-        save_chart(kind, result, path)
+        save_chart(kind, data, path)
     return lambda: None

@@ -8,8 +8,9 @@ The command waits for every chart before the output folder is committed; a chart
 fails the whole set, as if it had been drawn in-process.
 
 The charts are the same either way: a painter calls the same figure functions on the same
-tables (`ChartData` carries the tables a chart reads, without the model's classes, so a painter
-never imports Mesa). Python callers of `save_run` draw in their own process by default.
+numbers (`ChartData`, sim/report/chart_data.py: the arrays a chart reads, without the model's
+classes or pandas, so a painter imports neither Mesa nor pandas). Python callers of `save_run`
+draw in their own process by default.
 """
 
 from __future__ import annotations
@@ -20,38 +21,15 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import pandas as pd
-
+    from sim.report.chart_data import ChartData
     from sim.run import RunResult
-    from sim.scenario.schema import Scenario
 
-CHARTED_COLUMNS = ("token_share", "revenue_share", "revenue")
 PAINTER_NICENESS = 5  # below the command's own priority: the model keeps its core while painters import
-
-
-@dataclass(frozen=True)
-class ChartData:
-    """What the run charts read from a result: its scenario, seed, long table and wide tables."""
-
-    scenario: Scenario
-    seed: int
-    vendor_ids: list[str]
-    trajectories: pd.DataFrame
-    tables: dict[str, pd.DataFrame]
-
-    @classmethod
-    def of(cls, result: RunResult) -> ChartData:
-        tables = {column: result.wide(column) for column in CHARTED_COLUMNS}
-        return cls(result.scenario, result.seed, list(result.vendor_ids), result.trajectories, tables)
-
-    def wide(self, column: str) -> pd.DataFrame:
-        return self.tables[column]
 
 
 class Painter:
@@ -89,6 +67,8 @@ class Painter:
         A chart whose painter has gone (it could not start, or was killed) is drawn in this
         process while waiting, so the set is complete either way.
         """
+        from sim.report.chart_data import ChartData  # numpy: imported only once the painters have started
+
         data = ChartData.of(result)
         asked: list[tuple[str, Path, Connection | None]] = []
         for number, (kind, path) in enumerate(paths.items()):
@@ -161,7 +141,7 @@ def _paint(link: Connection, not_ours: list[Connection]) -> None:
     """A painter process: prepare, then draw each chart asked for until its pipe closes.
 
     Ctrl-C is left to the command, which stops its painters. The process leaves through
-    os._exit: its files are complete, and tearing down matplotlib and pandas would only add
+    os._exit: its files are complete, and tearing down matplotlib and numpy would only add
     to the command's wait.
     """
     for end in not_ours:
@@ -191,9 +171,7 @@ def _paint(link: Connection, not_ours: list[Connection]) -> None:
 
 
 def _prepare() -> None:
-    """The imports a chart needs (pandas for its tables), and the fonts loaded by a first draw."""
-    import pandas  # noqa: F401
-
+    """The imports a chart needs (matplotlib, and numpy with it), and the fonts loaded by a first draw."""
     from sim.report.charts import warm_up
 
     warm_up()
