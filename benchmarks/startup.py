@@ -15,7 +15,11 @@ Prints, each whole-process time the median of --repeats fresh processes:
      of the process's CPU time (the model runs on one core: on a shared machine CPU time is
      its time on that core); the first month includes loading the compiled kernels;
   3. the wall time of a whole `sim run` with 1M developers and 100k enterprises;
-  4. each goal, met or missed.
+  4. where a default `sim run`'s time goes: each stage the command runs one after another,
+     timed alone in a fresh process (the command's own imports and the scenario, Mesa, the
+     model's modules with numba, the model, the tables), and the charts, which painter
+     processes draw beside it; their sum is the least a run can take on this machine;
+  5. each goal, met or missed.
 The first run after installing compiles the numba kernel (cached on disk afterwards): a
 warm-up process runs before anything is timed.
 """
@@ -23,11 +27,13 @@ warm-up process runs before anything is timed.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -64,6 +70,16 @@ def throughput(developers: int, kernel: str, repeats: int) -> tuple[float, float
     wall = statistics.median(r["step_s"] for r in runs)
     cpu = statistics.median(r["step_cpu_s"] for r in runs)
     return developers * MONTHS / wall, developers * MONTHS / cpu, runs[0]["kernel"]
+
+
+def stages_in_fresh_processes(repeats: int) -> dict[str, float]:
+    """The median of each stage over fresh processes."""
+    command = [sys.executable, str(Path(__file__).with_name("stages.py"))]
+    runs = [
+        json.loads(subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+        for _ in range(repeats)
+    ]
+    return {name: statistics.median(r[name] for r in runs) for name in runs[0]}
 
 
 def verdict(met: bool) -> str:
@@ -120,6 +136,24 @@ def main() -> None:
 
     large = wall_seconds([*SIM, "run", str(BASELINE), "--quiet", *LARGE, "--out", "{out}"], max(1, repeats // 2))
     console.print(f"Whole `sim run` with 1M developers and 100k enterprises: {large:.2f} s wall")
+
+    parts = stages_in_fresh_processes(repeats)
+    in_line = [name for name in parts if not name.endswith("chart")]
+    least = sum(parts[name] for name in in_line) + max(parts["shares chart"], parts["streams chart"])
+    split = Table(title=f"Where a default `sim run` goes: each stage alone in a fresh process, median of {repeats}")
+    for header in ("stage", "s", "runs"):
+        split.add_column(header, justify="right" if header == "s" else "left")
+    for name, seconds in parts.items():
+        split.add_row(
+            name, f"{seconds:.3f}", "in a painter, beside the command" if name.endswith("chart") else "in line"
+        )
+    split.add_row("least a run can take: the stages in line + the slower chart", f"{least:.3f}", "")
+    console.print(split)
+    outside = least - parts["import mesa"] - parts["the model (set-up + 36 months)"]
+    console.print(
+        f"Outside Mesa's import and the model, a run needs at least {outside:.2f} s; "
+        f"the goal below allows 0.2 x (import mesa + model) = {0.2 * (mesa + model):.2f} s."
+    )
 
     largest = max(args.sizes)
     console.print("Goals:")
