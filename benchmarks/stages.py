@@ -58,7 +58,7 @@ def stages() -> dict[str, float]:
         "command and scenario": loaded - began,
         "import mesa": mesa_done - loaded,
         "the model's modules (numba)": imported - mesa_done,
-        "the model (set-up + 36 months)": simulated - imported,
+        "the model, run and recorded": simulated - imported,
         "tables and summary": written - simulated,
         "shares chart": charts["chart"],
         "streams chart": charts["streams"],

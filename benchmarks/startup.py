@@ -149,7 +149,7 @@ def main() -> None:
         )
     split.add_row("least a run can take: the stages in line + the slower chart", f"{least:.3f}", "")
     console.print(split)
-    outside = least - parts["import mesa"] - parts["the model (set-up + 36 months)"]
+    outside = least - parts["import mesa"] - parts["the model, run and recorded"]
     console.print(
         f"Outside Mesa's import and the model, a run needs at least {outside:.2f} s; "
         f"the goal below allows 0.2 x (import mesa + model) = {0.2 * (mesa + model):.2f} s."
