@@ -82,3 +82,25 @@ def test_every_out_of_sample_check_is_measured_on_the_baseline_by_the_targets_ru
     assert {m.target for m in moments} == {check["id"] for check in checks}
     shares = [m for m in moments if m.item.endswith("token_share")]
     assert shares and all(0.0 <= m.simulated <= 1.0 for m in shares)
+
+
+def test_headline_tokens_by_month_read_volcano_s_headline_tokens_in_each_month_named():
+    """A by-month check is Volcano's headline tokens (external API + first-party) in that very
+    month, within the stated factor, and its span runs from the first month named to the last."""
+    from sim.report.targets import measure, target_span
+
+    check = {
+        "id": "volcano_headline_tokens_by_month",
+        "values": {"2025-03": 1.0e13, "2024-12": 4.0e12},
+        "tolerance": "each within a factor of 1.5",
+    }
+    assert target_span(check) == ("2024-12", "2025-03")
+    small = ["agents.developers=5000", "agents.enterprises=800"]
+    result = sim.run(sim.load_scenario(SCENARIOS / "baseline.yaml", small))
+    headline = result.wide("headline_tokens_per_day")["volcano"]
+    moments = measure(result, [check])
+    assert [m.ends for m in moments] == ["2024-12", "2025-03"]
+    assert [m.simulated for m in moments] == [headline["2024-12"], headline["2025-03"]]
+    assert [(m.rule, m.tolerance) for m in moments] == [("factor", 1.5), ("factor", 1.5)]
+    far = {**check, "values": {"2024-12": 10 * headline["2024-12"]}}
+    assert not measure(result, [far])[0].passed

@@ -147,6 +147,9 @@ def target_span(target: dict[str, Any]) -> tuple[str, str]:
         return "2024-04", "2025-06"
     if kind in ("volcano_headline_tokens", "volcano_headline_growth"):
         return "2024-05", "2025-09"
+    if kind == "volcano_headline_tokens_by_month":
+        months = sorted(str(month) for month in target["values"])
+        return months[0], months[-1]
     raise KeyError(f"no moment is defined for target {kind!r}")
 
 
@@ -236,6 +239,17 @@ def headline_level_moments(result: RunResult, target: dict) -> list[Moment]:
     return moments + headline_growth_moments(result, target)
 
 
+def headline_by_month_moments(result: RunResult, target: dict) -> list[Moment]:
+    """Volcano's headline tokens per day in each month named (YYYY-MM: figure), within a factor."""
+    table = result.wide("headline_tokens_per_day")["volcano"]
+    factor = _factor(target)
+    return [
+        Moment(target["id"], f"volcano headline tokens/day {month}", float(table[str(month)]), float(value), "factor",
+               factor, str(month), "count")
+        for month, value in sorted(target["values"].items(), key=lambda item: str(item[0]))
+    ]  # fmt: skip
+
+
 def price_war_moments(result: RunResult, target: dict) -> list[Moment]:
     prices = result.wide("price")
     before = month_at(result.scenario.start, month_index(result.scenario.start, "2024-05") - 1)
@@ -309,6 +323,7 @@ MOMENTS = {
     "volcano_headline_tokens": headline_level_moments,
     # out-of-sample checks (data/checks.yaml): public figures the baseline is not fitted to
     "token_share_2024": lambda r, t: period_share_moments(r, t, "api_tokens_per_day", "token_share"),
+    "volcano_headline_tokens_by_month": headline_by_month_moments,
 }
 
 
