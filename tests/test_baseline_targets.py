@@ -104,3 +104,50 @@ def test_headline_tokens_by_month_read_volcano_s_headline_tokens_in_each_month_n
     assert [(m.rule, m.tolerance) for m in moments] == [("factor", 1.5), ("factor", 1.5)]
     far = {**check, "values": {"2024-12": 10 * headline["2024-12"]}}
     assert not measure(result, [far])[0].passed
+
+
+@pytest.fixture(scope="module")
+def small_run() -> sim.RunResult:
+    small = ["agents.developers=5000", "agents.enterprises=800"]
+    return sim.run(sim.load_scenario(SCENARIOS / "baseline.yaml", small))
+
+
+def test_the_revenue_ranking_check_wants_alibaba_first_and_volcano_second(small_run):
+    """Each ranking moment is the share gap by which the order is broken (0 when it holds)."""
+    from sim.report.targets import measure
+
+    moments = {m.item: m for m in measure(small_run, [{"id": "ai_cloud_revenue_ranking_h1_2025"}])}
+    revenue = small_run.wide("revenue").loc["2025-01":"2025-06"].sum()
+    shares = revenue / revenue.sum()
+    behind_volcano = shares.drop(["alibaba", "volcano"]).max() - shares["volcano"]
+    assert moments["volcano second"].simulated == pytest.approx(max(behind_volcano, 0.0))
+    assert moments["alibaba first"].simulated == pytest.approx(max(shares["volcano"] - shares["alibaba"], 0.0))
+    assert moments["volcano second"].passed == (behind_volcano <= 0)
+
+
+def test_enterprise_tokens_are_the_api_tokens_enterprises_buy_plus_their_private_deployments(small_run):
+    from sim.report.targets import measure
+
+    check = {"id": "enterprise_tokens_2025", "values": {"h2_2025": 1.0e12}, "tolerance": "within a factor of 2"}
+    (moment,) = measure(small_run, [check])
+    months = slice("2025-07", "2025-12")
+    expected = (
+        small_run.wide("enterprise_api_tokens_per_day").loc[months].sum(axis=1)
+        + small_run.wide("private_tokens_per_day").loc[months].sum(axis=1)
+    ).mean()
+    assert moment.simulated == pytest.approx(expected)
+    assert (moment.rule, moment.tolerance, moment.ends) == ("factor", 2.0, "2025-12")
+
+
+def test_private_deployment_revenue_is_rented_gpu_hours_and_fine_tuning_for_enterprises(small_run):
+    from sim.report.targets import measure
+
+    check = {"id": "private_deployment_revenue", "values": {"year_2024": 6.0e9}, "tolerance": "within a factor of 3"}
+    (moment,) = measure(small_run, [check])
+    year = slice("2024-01", "2024-12")
+    expected = (
+        small_run.wide("iaas_private_revenue").loc[year].sum().sum()
+        + small_run.wide("iaas_finetune_revenue").loc[year].sum().sum()
+    )
+    assert moment.simulated == pytest.approx(expected)
+    assert not measure(small_run, [{**check, "values": {"year_2024": 10 * expected}}])[0].passed

@@ -16,17 +16,23 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sim.run import RunResult
 from sim.scenario.calendar import month_at, month_index
 from sim.scenario.loading import Problem, ScenarioError, read_yaml_mapping
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Rule = Literal["absolute", "relative", "factor", "at_least", "at_most"]
 Unit = Literal["share", "count", "yuan", "ratio"]
 MAX_MISS = 100.0  # the scaled miss of a value that vanished or is not a number: far off, but finite
 GAP_SCALE = 0.02  # a ranking or leader missed by 2 share points counts as one tolerance off
 REVENUE_PERIODS = {"year_2024": ("2024-01", "2024-12"), "h1_2025": ("2025-01", "2025-06")}
+HALF_YEARS = {"h1_2025": ("2025-01", "2025-06"), "h2_2025": ("2025-07", "2025-12")}
+PRIVATE_STREAMS = ("iaas_private_revenue", "iaas_finetune_revenue")  # enterprises' own copies of open weights
+ENTERPRISE_TOKENS = ("enterprise_api_tokens_per_day", "private_tokens_per_day")  # APIs bought + private deployments
 HEADLINE_MONTHS = {"may_2024": "2024-05", "sep_2025": "2025-09"}
 
 
@@ -138,16 +144,21 @@ def target_span(target: dict[str, Any]) -> tuple[str, str]:
     if "period" in target:
         return str(target["period"][0]), str(target["period"][1])
     kind = target["id"]
-    if kind == "ai_cloud_market_revenue":
+    if kind in ("ai_cloud_market_revenue", "private_deployment_revenue"):
         spans = [REVENUE_PERIODS[key] for key in target["values"]]
         return min(s[0] for s in spans), max(s[1] for s in spans)
+    if kind == "enterprise_tokens_2025":
+        spans = [HALF_YEARS[key] for key in target["values"]]
+        return min(s[0] for s in spans), max(s[1] for s in spans)
+    if kind == "ai_cloud_revenue_ranking_h1_2025":
+        return "2025-01", "2025-06"
     if kind == "ai_cloud_market_growth":
         return "2024-01", "2025-06"
     if kind == "alibaba_ai_revenue_growth":
         return "2024-04", "2025-06"
     if kind in ("volcano_headline_tokens", "volcano_headline_growth"):
         return "2024-05", "2025-09"
-    if kind == "volcano_headline_tokens_by_month":
+    if kind in ("volcano_headline_tokens_by_month", "volcano_headline_path"):
         months = sorted(str(month) for month in target["values"])
         return months[0], months[-1]
     raise KeyError(f"no moment is defined for target {kind!r}")
@@ -297,6 +308,54 @@ def market_growth_moments(result: RunResult, target: dict) -> list[Moment]:
     return [Moment(target["id"], "revenue H1 2025 / 2024", ratio, value, "absolute", tol, "2025-06")]
 
 
+def revenue_ranking_moments(result: RunResult, target: dict) -> list[Moment]:
+    """H1 2025 revenue (ratio of the period's sums): alibaba first, volcano second, everyone else below."""
+    first, last = target_span(target)
+    sums = result.wide("revenue").loc[_months(result, (first, last))].sum()
+    shares = sums / sums.sum() if sums.sum() > 0 else sums
+    ranked = list(shares.sort_values(ascending=False).index)
+    rest = shares.drop(["alibaba", "volcano"])
+    gaps = {
+        "alibaba first": shares["volcano"] - shares["alibaba"],
+        "volcano second": (rest.max() if len(rest) else 0.0) - shares["volcano"],
+    }
+    return [
+        Moment(target["id"], item, float(max(gap, 0.0)), 0.0, "at_most", GAP_SCALE, last, "share",
+               public_text="alibaba > volcano > others", simulated_text=" > ".join(ranked[:3]))
+        for item, gap in gaps.items()
+    ]  # fmt: skip
+
+
+def _market_sum(result: RunResult, columns: tuple[str, ...], first: str, last: str) -> pd.Series:
+    """The named columns summed over vendors, month by month, for the months first..last."""
+    months = _months(result, (first, last))
+    return sum(result.wide(column).loc[months].sum(axis=1) for column in columns)
+
+
+def enterprise_tokens_moments(result: RunResult, target: dict) -> list[Moment]:
+    """Enterprises' tokens per day (API tokens they buy + private deployments), each half's daily mean."""
+    factor = _factor(target)
+    moments = []
+    for key, value in target["values"].items():
+        first, last = HALF_YEARS[key]
+        mean = float(_market_sum(result, ENTERPRISE_TOKENS, first, last).mean())
+        moments.append(Moment(target["id"], f"enterprise tokens/day {key}", mean, float(value), "factor", factor,
+                              last, "count"))  # fmt: skip
+    return moments
+
+
+def private_revenue_moments(result: RunResult, target: dict) -> list[Moment]:
+    """Revenue from enterprises' private deployments (GPU-hours and fine-tuning), summed over each period."""
+    factor = _factor(target)
+    moments = []
+    for key, value in target["values"].items():
+        first, last = REVENUE_PERIODS[key]
+        total = float(_market_sum(result, PRIVATE_STREAMS, first, last).sum())
+        moments.append(Moment(target["id"], f"private-deployment revenue {key}", total, float(value), "factor",
+                              factor, last, "yuan"))  # fmt: skip
+    return moments
+
+
 def alibaba_growth_moments(result: RunResult, target: dict) -> list[Moment]:
     revenue = result.wide("revenue")["alibaba"]
     earlier = revenue.loc["2024-04":"2024-06"].sum()
@@ -324,6 +383,11 @@ MOMENTS = {
     # out-of-sample checks (data/checks.yaml): public figures the baseline is not fitted to
     "token_share_2024": lambda r, t: period_share_moments(r, t, "api_tokens_per_day", "token_share"),
     "volcano_headline_tokens_by_month": headline_by_month_moments,
+    # version 3
+    "volcano_headline_path": headline_by_month_moments,
+    "ai_cloud_revenue_ranking_h1_2025": revenue_ranking_moments,
+    "enterprise_tokens_2025": enterprise_tokens_moments,
+    "private_deployment_revenue": private_revenue_moments,
 }
 
 
