@@ -25,6 +25,7 @@ from sim.model.enterprises import EnterprisePopulation, Purchases
 from sim.model.families import FamilyBook
 from sim.model.gpus import API_STREAM, FIRST_PARTY, IAAS, allocate, service_levels
 from sim.model.labs import LabPopulation
+from sim.model.losses import subsidy_draw
 from sim.model.procurement import API, PRIVATE
 from sim.model.vendors import VendorBook
 from sim.scenario.calendar import DAYS_PER_MONTH
@@ -81,6 +82,8 @@ class MonthAccounts:
     enterprises_adopted: float
     developers_outside: float  # real developer accounts buying from sellers outside the vendors
     outside_tokens: float  # tokens / day they buy there (no vendor's)
+    holds_loss_floor: np.ndarray  # bool: its token price was held at its loss floor this month
+    subsidy_drawn: np.ndarray  # yuan of this month's token losses a named subsidy paid
 
     @property
     def api_tokens(self) -> np.ndarray:
@@ -118,8 +121,23 @@ class MonthAccounts:
         return self.gpu_hours[:, IAAS] * self.gpu_hour_cost
 
     @property
+    def maas_margin(self) -> np.ndarray:
+        """Gross margin on tokens sold: negative when they sell below what serving them costs."""
+        return gross_margin(self.maas_revenue, self.maas_cost)
+
+    @property
+    def gross_margin(self) -> np.ndarray:
+        """Gross margin of what the GPUs earn from customers (tokens and GPU-hours; platform fees use none)."""
+        return gross_margin(self.maas_revenue + self.iaas_revenue, self.maas_cost + self.iaas_cost)
+
+    @property
     def first_party_cost(self) -> np.ndarray:
         return self.gpu_hours[:, FIRST_PARTY] * self.gpu_hour_cost
+
+
+def gross_margin(revenue: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """(revenue - serving cost) / revenue; NaN-free: 0 where a vendor has no revenue."""
+    return np.divide(revenue - cost, revenue, out=np.zeros_like(revenue), where=revenue > 0)
 
 
 def share_of(values: np.ndarray) -> np.ndarray:
@@ -206,6 +224,11 @@ def close_month(
     lab_hours, private_hours = demand.lab_gpu_hours * iaas, ent.private_gpu_hours * iaas
     finetune_hours, self_host_hours = ent.finetune_gpu_hours * iaas, demand.self_host_gpu_hours * iaas
 
+    maas_developer_revenue = dev_tokens * THOUSANDS_A_MONTH * book.posted
+    maas_enterprise_revenue = ent_tokens * THOUSANDS_A_MONTH * book.contract_price
+    maas_cost = served_hours[:, API_STREAM] * book.gpu_hour_cost
+    subsidy_drawn = subsidy_draw(book.losses.subsidy_left, maas_developer_revenue + maas_enterprise_revenue, maas_cost)
+
     outside_count, outside_size = counts[book.count, API_MODE], sizes[book.count, API_MODE]
     counts = counts[: book.count]
     ent_counts = enterprises.by_vendor_and_mode(book.count, enterprises.weight)
@@ -232,8 +255,8 @@ def close_month(
         private_gpu_hours=private_hours,
         finetune_gpu_hours=finetune_hours,
         self_host_gpu_hours=self_host_hours,
-        maas_developer_revenue=dev_tokens * THOUSANDS_A_MONTH * book.posted,
-        maas_enterprise_revenue=ent_tokens * THOUSANDS_A_MONTH * book.contract_price,
+        maas_developer_revenue=maas_developer_revenue,
+        maas_enterprise_revenue=maas_enterprise_revenue,
         iaas_lab_revenue=lab_hours * book.gpu_hour_price,
         iaas_private_revenue=private_hours * book.gpu_hour_price,
         iaas_finetune_revenue=finetune_hours * book.gpu_hour_price,
@@ -255,4 +278,6 @@ def close_month(
         developers_outside=float(outside_count),
         outside_tokens=float(developer_tokens(outside_size, outside_price, month, scenario.developers)),
         enterprises_adopted=float(ent_counts.sum()),
+        holds_loss_floor=book.losses.holds_floor.copy(),
+        subsidy_drawn=subsidy_drawn,
     )

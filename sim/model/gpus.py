@@ -14,10 +14,31 @@ STREAMS = ("first_party", "iaas", "api")
 FIRST_PARTY, IAAS, API_STREAM = range(3)
 
 
-def wanted_growth(gpus: np.ndarray, gpu_hours_asked: np.ndarray, usable_hours: float, utilisation: float) -> np.ndarray:
+def investment_appetite(gross_margin: np.ndarray) -> np.ndarray:
+    """Fraction of its customers' demand a vendor buys GPUs for, from what that business earns.
+
+    A vendor whose AI cloud business covers its serving cost (gross margin >= 0) buys GPUs for
+    all of it; one whose serving costs are twice its revenue (margin <= -100 %) buys none; in
+    between, a share that falls linearly with the margin (brief rule 8: capex follows margins).
+    """
+    return np.clip(1.0 + np.asarray(gross_margin, dtype=np.float64), 0.0, 1.0)
+
+
+def wanted_growth(
+    gpus: np.ndarray,
+    gpu_hours_asked: np.ndarray,
+    appetite: np.ndarray,
+    usable_hours: float,
+    utilisation: float,
+) -> np.ndarray:
     """Growth of the fleet a vendor wants: enough GPUs to serve last month's demand at its
-    target utilisation (capex follows demand; GPUs already bought are kept)."""
-    needed = gpu_hours_asked / (usable_hours * utilisation)
+    target utilisation (capex follows demand; GPUs already bought are kept).
+
+    `gpu_hours_asked` is [vendors, streams]. The group's own apps are always provided for;
+    paying customers' demand only as far as `appetite` (investment_appetite) says.
+    """
+    external = gpu_hours_asked.sum(axis=1) - gpu_hours_asked[:, FIRST_PARTY]
+    needed = (gpu_hours_asked[:, FIRST_PARTY] + appetite * external) / (usable_hours * utilisation)
     return np.maximum(np.divide(needed, gpus, out=np.zeros_like(needed), where=gpus > 0) - 1.0, 0.0)
 
 

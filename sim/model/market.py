@@ -169,7 +169,7 @@ class MarketModel(mesa.Model):
         sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
         api = developer_tokens(sizes, self.vendors.posted, 0, dev)  # before month one: initial adopters' tokens
         self.vendors.last_ecosystem_share = self.families.owned_share(
-            self.families.tokens_by_family(api, self.vendors.first_party_demand)
+            self.families.tokens_by_family(api, self._gravitating(self.vendors.first_party_demand))
         )
 
     # --- the month ---------------------------------------------------------------------------
@@ -249,12 +249,22 @@ class MarketModel(mesa.Model):
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
         family_tokens = self.families.tokens_by_family(
-            accounts.api_tokens, accounts.first_party_tokens, accounts.private_tokens + accounts.self_hosted_tokens
+            accounts.api_tokens,
+            self._gravitating(accounts.first_party_tokens),
+            accounts.private_tokens + accounts.self_hosted_tokens,
         )
         book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
         book.last_iaas_service = accounts.iaas_service_level
-        book.last_gpu_hours_asked = accounts.gpu_demand.sum(axis=1)
+        book.last_gpu_demand = accounts.gpu_demand
+        book.last_gross_margin = accounts.gross_margin
+        book.record_losses(accounts.maas_revenue, accounts.maas_cost, accounts.subsidy_drawn, accounts.maas_margin)
+
+    def _gravitating(self, first_party_tokens: np.ndarray) -> np.ndarray:
+        """The groups' own tokens as far as they pull developers to a family (ecosystem_source)."""
+        if self.spec.developers.ecosystem_source == "external_tokens":
+            return np.zeros_like(first_party_tokens)
+        return first_party_tokens
 
     # --- what agents see this month ---------------------------------------------------------
 

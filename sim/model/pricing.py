@@ -25,6 +25,9 @@ class PricingContext:
     unit_cost: float
     previous_posted: float
     previous_token_share: float
+    holds_loss_floor: bool = False  # its sustained token losses have run past its patience (LossResponse)
+    loss_floor: float = -1.0  # the MaaS gross margin it then keeps
+    contract_discount: float = 0.0
 
 
 def rival_reference_price(ctx: PricingContext, lag: int) -> float | None:
@@ -62,9 +65,19 @@ POLICIES: dict[type, Callable[[object, float, PricingContext], float]] = {
 }
 
 
+def loss_floor_price(unit_cost: float, floor: float, contract_discount: float) -> float:
+    """The lowest list price at which tokens earn a gross margin of at least `floor`, even those
+    sold to enterprises at the contract discount: margin = 1 - cost / price, so the price is
+    cost / (1 - floor), grossed up for the discount."""
+    return unit_cost / ((1.0 - floor) * (1.0 - contract_discount))
+
+
 def posted_price(policies: list[PricingPolicy], ctx: PricingContext) -> float:
-    """This month's price: the list price, then each reactive policy in turn."""
+    """This month's price: the list price, then each reactive policy in turn, then, for a vendor
+    whose token losses have outlasted its subsidy and patience, the loss floor."""
     price = float(ctx.list_prices[ctx.vendor])
     for policy in policies:
         price = POLICIES[type(policy)](policy, price, ctx)
+    if ctx.holds_loss_floor:
+        price = max(price, loss_floor_price(ctx.unit_cost, ctx.loss_floor, ctx.contract_discount))
     return price

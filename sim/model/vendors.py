@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.first_party import first_party_tokens, logistic_growth
-from sim.model.gpus import STREAMS, grown_fleet, token_unit_cost, wanted_growth
+from sim.model.gpus import STREAMS, grown_fleet, investment_appetite, token_unit_cost, wanted_growth
+from sim.model.losses import LossBook, after_month
 from sim.model.pricing import PricingContext, posted_price
 from sim.scenario.schema import Scenario, Serving
 
@@ -59,7 +60,16 @@ class VendorBook:
         self.last_ecosystem_share = np.zeros(self.count)
         self.last_api_service = np.ones(self.count)
         self.last_iaas_service = np.ones(self.count)
-        self.last_gpu_hours_asked = np.zeros(self.count)
+        self.last_gpu_demand = np.zeros((self.count, len(STREAMS)))  # [vendors, streams] GPU-hours asked
+        self.last_gross_margin = np.zeros(self.count)
+        self.loss_floor = np.array([v.losses.floor for v in specs])
+        self.loss_patience = np.array([v.losses.months for v in specs])
+        self.losses = LossBook(
+            subsidy_left=np.array([v.losses.subsidy for v in specs], dtype=np.float64),
+            months_below=np.zeros(self.count, dtype=np.int64),
+            holds_floor=np.zeros(self.count, dtype=bool),
+        )
+        self.tokens_per_gpu_hour_ceiling = scenario.serving.tokens_per_gpu_hour_ceiling
 
     def index(self, vendor_id: str) -> int:
         return self.ids.index(vendor_id)
@@ -70,8 +80,8 @@ class VendorBook:
 
     @property
     def tokens_per_gpu_hour(self) -> np.ndarray:
-        """Tokens (input + output) one of its GPU-hours serves on its API."""
-        return self.market_tokens_per_gpu_hour * self.efficiency
+        """Tokens (input + output) one of its GPU-hours serves on its API, at most the cited ceiling."""
+        return np.minimum(self.market_tokens_per_gpu_hour * self.efficiency, self.tokens_per_gpu_hour_ceiling)
 
     @property
     def unit_cost(self) -> np.ndarray:
@@ -109,6 +119,9 @@ class VendorBook:
             if month > 0
             else float(self.list_price[vendor]),
             previous_token_share=float(self.last_token_share[vendor]),
+            holds_loss_floor=bool(self.losses.holds_floor[vendor]),
+            loss_floor=float(self.loss_floor[vendor]),
+            contract_discount=float(self.contract_discount[vendor]),
         )
         price = posted_price(self.policies[vendor], context)
         self.posted[vendor] = price
@@ -121,12 +134,18 @@ class VendorBook:
     def grow(self, month: int, serving: Serving) -> None:
         """Advance GPUs, serving efficiency and own apps one month (nothing in the first).
 
-        The fleet grows towards what last month's demand needs at the target utilisation,
-        at most `max_gpu_growth` a month, the imported part at most as export controls allow.
+        The fleet grows towards what last month's demand needs at the target utilisation (for
+        paying customers only as far as last month's gross margin makes it worth it, unless a
+        subsidy is still paying for the vendor's token losses), at most
+        `max_gpu_growth` a month, the imported part at most as export controls allow.
         """
         if month == 0:
             return
-        wanted = wanted_growth(self.gpus, self.last_gpu_hours_asked, serving.usable_hours, serving.target_utilisation)
+        backed = self.losses.subsidy_left > 0  # a backer paying for the losses pays for the GPUs too
+        appetite = np.where(backed, 1.0, investment_appetite(self.last_gross_margin))
+        wanted = wanted_growth(
+            self.gpus, self.last_gpu_demand, appetite, serving.usable_hours, serving.target_utilisation
+        )
         self.imported_gpus, self.domestic_gpus = grown_fleet(
             self.imported_gpus,
             self.domestic_gpus,
@@ -136,8 +155,18 @@ class VendorBook:
             self.domestic_growth_cap,
             serving.domestic_substitution,
         )
-        self.market_tokens_per_gpu_hour *= 1.0 + serving.efficiency_growth
+        self.market_tokens_per_gpu_hour = min(
+            self.market_tokens_per_gpu_hour * (1.0 + serving.efficiency_growth), self.tokens_per_gpu_hour_ceiling
+        )
         self.app_users = logistic_growth(self.app_users, self.app_users_growth, self.app_users_ceiling)
         self.tokens_per_user = logistic_growth(
             self.tokens_per_user, self.tokens_per_user_growth, self.tokens_per_user_ceiling
+        )
+
+    def record_losses(
+        self, maas_revenue: np.ndarray, maas_cost: np.ndarray, drawn: np.ndarray, maas_margin: np.ndarray
+    ) -> None:
+        """Spend what the subsidy paid of the month's token losses; count months below the loss floor."""
+        self.losses = after_month(
+            self.losses, maas_revenue, maas_cost, drawn, maas_margin, self.loss_floor, self.loss_patience
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.model.accounting import MonthAccounts, share_of
+from sim.model.accounting import MonthAccounts, gross_margin, share_of
 from sim.model.gpus import API_STREAM, FIRST_PARTY, IAAS
 from sim.scenario.calendar import DAYS_PER_MONTH, month_at
 
@@ -20,11 +20,6 @@ from sim.scenario.calendar import DAYS_PER_MONTH, month_at
 def herfindahl(shares: np.ndarray) -> float:
     """Herfindahl-Hirschman index on a 0-1 scale: the sum of squared shares."""
     return float(np.sum(np.square(shares)))
-
-
-def gross_margin(revenue: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """(revenue - serving cost) / revenue; NaN-free: 0 where a vendor has no revenue."""
-    return np.divide(revenue - cost, revenue, out=np.zeros_like(revenue), where=revenue > 0)
 
 
 VendorMeasure = Callable[[MonthAccounts], np.ndarray]
@@ -57,8 +52,10 @@ VENDOR_COLUMNS: dict[str, VendorMeasure] = {
     "unit_cost": lambda a: a.unit_cost,
     "gpu_hour_price": lambda a: a.gpu_hour_price,
     "gpu_hour_cost": lambda a: a.gpu_hour_cost,
-    "gross_margin": lambda a: gross_margin(a.maas_revenue + a.iaas_revenue, a.maas_cost + a.iaas_cost),
-    "maas_margin": lambda a: gross_margin(a.maas_revenue, a.maas_cost),
+    "gross_margin": lambda a: a.gross_margin,
+    "maas_margin": lambda a: a.maas_margin,
+    "holds_loss_floor": lambda a: a.holds_loss_floor.astype(np.float64),
+    "subsidy_drawn": lambda a: a.subsidy_drawn,
     "iaas_margin": lambda a: gross_margin(a.iaas_revenue, a.iaas_cost),
     "maas_cost": lambda a: a.maas_cost,
     "iaas_cost": lambda a: a.iaas_cost,

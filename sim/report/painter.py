@@ -105,7 +105,7 @@ class Painter:
 
 
 def start_method() -> str:
-    """"fork" on Linux while this process runs a single thread (the command line, before it
+    """ "fork" on Linux while this process runs a single thread (the command line, before it
     imports numpy): the painter starts with the scenario code already imported. Otherwise
     "spawn", a fresh interpreter, safe whatever threads the caller runs (a notebook, a test
     runner, the web app, numpy's own)."""

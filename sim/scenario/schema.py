@@ -146,6 +146,22 @@ class MarginFloor(Strict):
 PricingPolicy = Annotated[MatchCheapest | DefendShare | MarginFloor, Field(discriminator="policy")]
 
 
+class LossResponse(Strict):
+    """What a vendor does when its tokens sell far below cost for long (brief rule 8: firms
+    behave as firms). Losses on tokens are first drawn from a named subsidy budget (the group
+    backing a usage strategy); once it is spent, each month whose MaaS gross margin is below
+    `floor` counts, and after `months` such months in a row the vendor never again posts a
+    token price whose margin would fall below the floor (a margin floor with a lag)."""
+
+    floor: float = Field(
+        -1.0, ge=-100, lt=1, description="MaaS gross margin, (revenue - cost) / revenue, the vendor tolerates"
+    )
+    months: int = Field(6, ge=1, le=120, description="months in a row below the floor before prices respond")
+    subsidy: MayBeInfinite = Field(
+        0.0, ge=0, description="yuan of token losses a named backer covers first (.inf: without limit)"
+    )
+
+
 Stream = Literal["first_party", "iaas", "api"]
 FAMILY_ID = VENDOR_ID
 
@@ -217,6 +233,9 @@ class Vendor(Strict):
     incumbency: float = Field(0.0, ge=0, le=1, description="share of enterprises' existing cloud contracts")
     stickiness: float = Field(1.0, ge=0, description="multiplier on the lock-in accrual rate")
     first_party: FirstParty | None = Field(None, description="the group's own apps, if any")
+    losses: LossResponse = Field(
+        default_factory=LossResponse, description="how long it sells tokens below cost, and who pays for it"
+    )
 
     @model_validator(mode="after")
     def _allocation_is_an_order(self) -> Vendor:
@@ -265,6 +284,11 @@ class Serving(Strict):
 
     tokens_per_gpu_hour: float = Field(gt=0, description="tokens (input + output) per GPU-hour at the start")
     efficiency_growth: float = Field(0.05, ge=-0.5, le=1, description="monthly growth of tokens per GPU-hour")
+    tokens_per_gpu_hour_ceiling: MayBeInfinite = Field(
+        math.inf,
+        gt=0,
+        description="most tokens a GPU-hour can serve (a cited serving disclosure); the trend stops there",
+    )
     usable_hours: float = Field(500.0, gt=0, le=744, description="GPU-hours per GPU per month that can be sold or used")
     max_gpu_growth: float = Field(
         0.25, ge=0, le=5, description="fastest monthly growth of a vendor's GPU fleet (how fast chips can be bought)"
@@ -284,6 +308,12 @@ class Serving(Strict):
     private_efficiency: float = Field(
         0.3, gt=0, le=1, description="tokens per GPU-hour of a private or self-hosted deployment, relative"
     )
+
+    @model_validator(mode="after")
+    def _ceiling_above_start(self) -> Serving:
+        _at_least("tokens_per_gpu_hour_ceiling", self.tokens_per_gpu_hour_ceiling, "tokens_per_gpu_hour",
+                  self.tokens_per_gpu_hour)  # fmt: skip
+        return self
 
 
 # --- developers and enterprises --------------------------------------------------------------
@@ -363,6 +393,11 @@ class Developers(Strict):
     )
     ecosystem_weight: float = Field(
         1.0, ge=0, description="weight on the share of all tokens running on the vendor's own family: ecosystem gravity"
+    )
+    ecosystem_source: Literal["all_tokens", "external_tokens"] = Field(
+        "all_tokens",
+        description="tokens that make a family's gravity: all (the groups' own apps too) or only those sold "
+        "to external customers",
     )
     reliability_weight: float = Field(1.0, ge=0, description="weight on log service level (rationing)")
     tokens_per_day: float = Field(gt=0, description="demand of a size-1 developer at the reference price, tokens/day")

@@ -278,9 +278,7 @@ def execute(
     submitter = _Submitter(client, plan, _batches(todo, batch_size))
     failed = 0
     total = total or len(todo)
-    bar = tqdm(
-        total=total, initial=total - len(todo), desc=plan.name, unit="run", disable=not progress, smoothing=0.1
-    )
+    bar = tqdm(total=total, initial=total - len(todo), desc=plan.name, unit="run", disable=not progress, smoothing=0.1)
     with bar:
         submitter.top_up()
         for future, batch in submitter.finished():

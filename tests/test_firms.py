@@ -1,0 +1,170 @@
+"""Firms behave as firms (brief rule 8): capex follows margins and utilisation, sustained token
+losses are paid by a named subsidy or answered by prices, first-party demand is served before
+the API when GPUs are short, and serving efficiency stays inside the cited disclosure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SCENARIOS, SHIPPED, small
+
+import sim
+from sim.model.gpus import API_STREAM, FIRST_PARTY, investment_appetite, wanted_growth
+from sim.model.pricing import loss_floor_price
+from sim.model.vendors import VendorBook
+from sim.run import build_model
+from sim.scenario.calendar import month_index
+
+
+def _longest_run(flags: pd.Series) -> int:
+    """The most consecutive True values."""
+    longest = current = 0
+    for flag in flags:
+        current = current + 1 if flag else 0
+        longest = max(longest, current)
+    return longest
+
+
+@pytest.fixture(scope="module")
+def price_drop() -> sim.RunResult:
+    return sim.run(small("price_drop_99"), seed=1)
+
+
+# --- sustained losses ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_no_vendor_sells_tokens_below_minus_100_percent_for_more_than_six_months_without_a_subsidy(path):
+    scenario = sim.load_scenario(path, ["agents.developers=3000", "agents.enterprises=600"])
+    margins = sim.run(scenario, seed=2).wide("maas_margin")
+    for vendor, spec in scenario.vendors.items():
+        if spec.losses.subsidy > 0:
+            continue
+        months = _longest_run(margins[vendor] < -1.0)
+        assert months <= 6, f"{path.stem}: {vendor} sold tokens below -100 % for {months} months in a row"
+
+
+def test_after_a_99_percent_cut_unsubsidised_vendors_raise_prices_to_their_loss_floor(price_drop):
+    """The test above is not vacuous: the cut takes margins far below -100 %, and prices respond."""
+    margins, held = price_drop.wide("maas_margin"), price_drop.wide("holds_loss_floor")
+    assert (margins.loc["2026-01"] < -1.0).all()
+    assert (held.loc["2026-12"] == 1.0).all()
+    assert (held.loc["2025-12"] == 0.0).all()  # the baseline's own price war never ran that long that deep
+    prices, costs = price_drop.wide("price"), price_drop.wide("unit_cost")
+    discount = pd.Series({v: s.contract_discount for v, s in price_drop.scenario.vendors.items()})
+    floor = costs.loc["2026-12"] / (2.0 * (1.0 - discount))  # the floor of -100 %: price >= cost / 2, after discount
+    np.testing.assert_allclose(prices.loc["2026-12"], floor, rtol=1e-9)  # 1 % of the list is far below it
+
+
+def test_the_loss_floor_price_earns_exactly_the_floor_margin_on_contract_tokens():
+    price = loss_floor_price(unit_cost=0.002, floor=-1.0, contract_discount=0.1)
+    contract = price * (1 - 0.1)
+    assert 1.0 - 0.002 / contract == pytest.approx(-1.0)
+
+
+def test_a_named_subsidy_pays_for_token_losses_until_it_runs_out(price_drop):
+    budget = 3.0e9
+    scenario = small("price_drop_99", f"vendors.volcano.losses.subsidy={budget}")
+    result = sim.run(scenario, seed=1)
+    t = result.trajectories[result.trajectories["vendor"] == "volcano"].set_index("date")
+    loss = (t["maas_cost"] - t["maas_revenue"]).clip(lower=0.0)
+    left_before = budget - t["subsidy_drawn"].cumsum().shift(fill_value=0.0)
+    np.testing.assert_allclose(t["subsidy_drawn"], np.minimum(loss, left_before), rtol=1e-9, atol=1e-6)
+    assert t["subsidy_drawn"].sum() == pytest.approx(budget)  # the cut's losses use it all up
+    spent = t.index[t["subsidy_drawn"].cumsum() >= budget * (1 - 1e-12)][0]
+    first_held = t.index[t["holds_loss_floor"] == 1.0][0]
+    unsubsidised = price_drop.wide("holds_loss_floor")["volcano"]
+    assert first_held > unsubsidised[unsubsidised == 1.0].index[0]  # the backer bought time
+    assert month_index("2024-01", first_held) == month_index("2024-01", spent) + 6
+
+
+def test_an_unlimited_subsidy_lets_a_vendor_sell_below_cost_for_as_long_as_it_likes():
+    result = sim.run(small("price_drop_99", "vendors.volcano.losses.subsidy=.inf"), seed=1)
+    volcano = result.trajectories[result.trajectories["vendor"] == "volcano"].set_index("date")
+    assert (volcano.loc["2026-01":, "maas_margin"] < -1.0).all()
+    assert (volcano["holds_loss_floor"] == 0.0).all()
+
+
+# --- capex follows margins and utilisation -----------------------------------------------------------
+
+
+def test_investment_appetite_falls_with_the_margin_from_all_demand_to_none():
+    appetite = investment_appetite(np.array([0.5, 0.0, -0.25, -1.0, -40.0]))
+    np.testing.assert_allclose(appetite, [1.0, 1.0, 0.75, 0.0, 0.0])
+
+
+def test_a_vendor_whose_margin_falls_buys_fewer_gpus_than_one_whose_margin_rises_all_else_equal():
+    scenario = small("baseline", "vendors.baidu.gpus=1.084e5", "vendors.baidu.imported_chips=0.9")
+    book = VendorBook(scenario)
+    volcano, baidu = book.index("volcano"), book.index("baidu")
+    demand = np.zeros((book.count, 3))
+    demand[[volcano, baidu]] = [4.4e7, 3.0e6, 3.0e6]  # first party, IaaS, API: a little above their fleets
+    book.last_gpu_demand = demand
+    book.last_gross_margin = np.zeros(book.count)
+    book.last_gross_margin[volcano], book.last_gross_margin[baidu] = -0.6, 0.3  # falling vs rising
+    before = book.gpus.copy()
+    book.grow(1, scenario.serving)
+    assert book.gpus[volcano] - before[volcano] < book.gpus[baidu] - before[baidu]
+    assert book.gpus[volcano] > before[volcano]  # its own apps' demand is still provided for
+
+
+def test_capex_follows_utilisation_a_fleet_with_room_to_spare_buys_nothing():
+    gpus = np.array([1000.0, 1000.0])
+    demand = np.array([[0.0, 100_000.0, 100_000.0], [0.0, 300_000.0, 300_000.0]])  # 40 % and 120 % of the hours
+    growth = wanted_growth(gpus, demand, np.ones(2), usable_hours=500.0, utilisation=0.8)
+    assert growth[0] == 0.0
+    assert growth[1] == pytest.approx(600_000.0 / (500.0 * 0.8) / 1000.0 - 1.0)
+
+
+def test_a_vendor_losing_on_everything_after_the_cut_rations_its_api_instead_of_buying_gpus(price_drop):
+    gpus, margin = price_drop.wide("gpus")["volcano"], price_drop.wide("gross_margin")["volcano"]
+    service = price_drop.wide("service_level")["volcano"]
+    assert margin.loc["2026-01"] < -1.0
+    assert gpus.loc["2026-03"] <= gpus.loc["2026-01"] * 1.01
+    assert service.loc["2026-02":"2026-06"].max() < 0.8
+
+
+# --- rationing by quotas ------------------------------------------------------------------------------
+
+
+def test_first_party_demand_is_served_before_the_api_when_gpus_are_short():
+    scenario = small("baseline", *[f"vendors.{v}.gpus=3000" for v in ("volcano", "alibaba", "baidu")])
+    model = build_model(scenario, seed=3)
+    model.run()
+    short = 0
+    for accounts in model.ledger:
+        asked, served = accounts.gpu_demand, accounts.gpu_hours
+        level = np.divide(served, asked, out=np.ones_like(served), where=asked > 0)
+        rationed = level[:, API_STREAM] < 0.999
+        short += int(rationed.sum())
+        assert (level[rationed, FIRST_PARTY] >= level[rationed, API_STREAM]).all()
+    assert short > 0, "the squeeze must ration some vendor's API"
+
+
+# --- costs from data --------------------------------------------------------------------------------------
+
+
+def test_tokens_per_gpu_hour_stay_inside_the_cited_serving_disclosure():
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=3000", "agents.enterprises=600"])
+    ceiling = scenario.serving.tokens_per_gpu_hour_ceiling
+    assert 1.5e7 < ceiling < 1.8e7  # DeepSeek's input and output rates, blended like prices
+    served = sim.run(scenario, seed=1).wide("tokens_per_gpu_hour")
+    assert served.to_numpy().max() <= ceiling
+    unbounded = sim.run(sim.override(scenario, "serving.tokens_per_gpu_hour_ceiling=.inf"), seed=1)
+    assert unbounded.wide("tokens_per_gpu_hour").to_numpy().max() > 1.5 * ceiling  # the ceiling binds
+
+
+# --- competing explanations ------------------------------------------------------------------------------
+
+
+def test_gravity_from_external_tokens_only_takes_bytedance_s_apps_out_of_doubao_s_pull():
+    base = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=20000", "agents.enterprises=8000"])
+    external = sim.override(base, "developers.ecosystem_source=external_tokens")
+
+    def volcano_share(result: sim.RunResult) -> float:
+        tokens = result.wide("api_tokens_per_day").loc["2025-01":"2025-06"].sum()
+        return float(tokens["volcano"] / tokens.sum())
+
+    assert volcano_share(sim.run(external, seed=1)) < volcano_share(sim.run(base, seed=1)) - 0.05
