@@ -62,6 +62,21 @@ def test_a_gpu_hour_price_set_by_an_event_is_the_price_in_its_month():
     assert alibaba.loc["2024-09"] == pytest.approx(8.0 * (1 + trend) ** 3)
 
 
+def test_a_gpu_hour_trend_event_changes_how_fast_the_price_moves_from_the_next_month():
+    """The public rental path has a steep phase and a slow one: `trend` switches between them."""
+    event = "events=[{date: 2024-06, type: price, stream: gpu_hour, vendor: alibaba, trend: 0.02}]"
+    result, plain = run(*NO_POLICIES, event), run(*NO_POLICIES)
+    alibaba, before = result.wide("gpu_hour_price")["alibaba"], plain.wide("gpu_hour_price")["alibaba"]
+    np.testing.assert_allclose(alibaba.loc[:"2024-06"], before.loc[:"2024-06"])
+    np.testing.assert_allclose(alibaba.loc["2024-07":].to_numpy() / alibaba.loc["2024-06":"2026-11"].to_numpy(), 1.02)
+    np.testing.assert_array_equal(result.wide("gpu_hour_price")["volcano"], plain.wide("gpu_hour_price")["volcano"])
+
+
+def test_a_trend_is_only_for_the_gpu_hour_price():
+    with pytest.raises(sim.ScenarioError, match="trend applies to the GPU-hour price only"):
+        small("baseline", "events=[{date: 2024-06, type: price, vendor: alibaba, trend: 0.02}]")
+
+
 # --- model families --------------------------------------------------------------------------
 
 

@@ -54,7 +54,12 @@ def apply_price(event: PriceEvent, market: Market) -> None:
     book = market.vendors
     prices = book.list_price if event.stream == "token" else book.gpu_hour_price
     for i in _targets(book, event.vendor):
-        prices[i] = event.price if event.price is not None else prices[i] * (1 + event.change)
+        if event.price is not None:
+            prices[i] = event.price
+        elif event.change is not None:
+            prices[i] *= 1 + event.change
+        if event.trend is not None:
+            book.gpu_price_trend[i] = event.trend
 
 
 def apply_quality(event: QualityEvent, market: Market) -> None:

@@ -526,7 +526,8 @@ class PriceEvent(EventBase):
     """A list-price change: set `price`, or scale by `change` (-0.99 is a 99 % cut).
 
     `stream: token` changes the token list price (enterprise contracts follow it at their
-    discount); `stream: gpu_hour` the AI IaaS price of a GPU-hour.
+    discount); `stream: gpu_hour` the AI IaaS price of a GPU-hour, and `trend` how fast that
+    price moves from then on (the public rental-price path has a steep and a slow phase).
     """
 
     type: Literal["price"]
@@ -534,10 +535,17 @@ class PriceEvent(EventBase):
     stream: Literal["token", "gpu_hour"] = "token"
     price: float | None = Field(None, gt=0, description="yuan/1k tokens, or yuan per GPU-hour")
     change: float | None = Field(None, gt=-1, description="fractional change, > -1 (a price stays positive)")
+    trend: float | None = Field(
+        None, ge=-0.5, le=0.5, description="stream gpu_hour: the GPU-hour price's monthly change from this month on"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> PriceEvent:
-        if (self.price is None) == (self.change is None):
+        if self.trend is not None and self.stream != "gpu_hour":
+            raise ValueError("trend applies to the GPU-hour price only: add stream: gpu_hour")
+        if self.price is not None and self.change is not None:
+            raise ValueError("give one of price (yuan/1k tokens) or change (fraction), not both")
+        if self.price is None and self.change is None and self.trend is None:
             raise ValueError("give exactly one of price (yuan/1k tokens) or change (fraction)")
         return self
 
