@@ -15,7 +15,7 @@ from sim.model.gpus import API_STREAM, FIRST_PARTY, investment_appetite, wanted_
 from sim.model.pricing import loss_floor_price
 from sim.model.vendors import VendorBook
 from sim.run import build_model
-from sim.scenario.calendar import month_index
+from sim.scenario.calendar import DAYS_PER_MONTH, month_index
 
 
 def _longest_run(flags: pd.Series) -> int:
@@ -168,3 +168,24 @@ def test_gravity_from_external_tokens_only_takes_bytedance_s_apps_out_of_doubao_
         return float(tokens["volcano"] / tokens.sum())
 
     assert volcano_share(sim.run(external, seed=1)) < volcano_share(sim.run(base, seed=1)) - 0.05
+
+
+# --- private deployments ---------------------------------------------------------------------------------
+
+
+def test_a_private_deployment_runs_the_gpu_hours_it_pays_for_full():
+    """Rented GPU-hours are paid whether used or not, so a private deployment's marginal token is
+    free: it serves GPU-hours x its tokens per GPU-hour. Switched off, it serves only what the
+    enterprise needs, on the same GPU-hours and the same bill."""
+    scenario = small("baseline")
+    fills, needs = sim.run(scenario, seed=1), sim.run(sim.override(scenario, "enterprises.private_fills=false"), seed=1)
+    t = fills.trajectories
+    private_rate = t["tokens_per_gpu_hour"] * scenario.serving.private_efficiency
+    served = t["private_gpu_hours"] * private_rate / DAYS_PER_MONTH
+    self_hosted = t["self_hosted_tokens_per_day"]
+    np.testing.assert_allclose(t["private_tokens_per_day"] - self_hosted, served, rtol=1e-9)
+    late = slice("2024-12", "2025-12")
+    assert (fills.wide("private_tokens_per_day").loc[late].sum(axis=1)
+            > 3 * needs.wide("private_tokens_per_day").loc[late].sum(axis=1)).all()  # fmt: skip
+    np.testing.assert_allclose(fills.wide("iaas_private_revenue").loc[:"2024-06"],
+                               needs.wide("iaas_private_revenue").loc[:"2024-06"], rtol=1e-9)  # fmt: skip

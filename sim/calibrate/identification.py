@@ -83,3 +83,37 @@ def tradeoffs(calibration: Calibration, ensemble: pd.DataFrame) -> pd.DataFrame:
         return frame
     order = frame["spearman"].abs().sort_values(ascending=False).index
     return frame.loc[order].head(SHOWN_PAIRS).reset_index(drop=True)
+
+
+NEAR_BEST = 0.1  # conflicts are read among the best tenth of the candidates that ran
+MIN_NEAR = 20
+
+
+def figure_conflicts(evaluations: pd.DataFrame, fitted: list[str], z_prefix: str = "z.") -> pd.DataFrame:
+    """Fitted figures that pull against each other near the best fit.
+
+    Among the candidates nearest the best (the best tenth by distance, at least 20), a pair
+    of figures conflicts when one's squared miss falls as the other's rises: a strongly
+    negative rank correlation. Only pairs where at least one figure misses its tolerance in
+    the best candidate are reported, since those are the ones no set found can meet together.
+    Columns: a, b, spearman, a_miss and b_miss (the best candidate's scaled misses).
+    """
+    columns = ["a", "b", "spearman", "a_miss", "b_miss"]
+    ran = evaluations[np.isfinite(evaluations["distance"])].sort_values("distance")
+    near = ran.head(max(MIN_NEAR, int(NEAR_BEST * len(ran))))
+    names = [n for n in fitted if f"{z_prefix}{n}" in near]
+    if len(near) < MIN_NEAR or len(names) < 2:
+        return pd.DataFrame(columns=columns)
+    squared = near[[f"{z_prefix}{n}" for n in names]].to_numpy(dtype=float) ** 2
+    best = near.iloc[0][[f"{z_prefix}{n}" for n in names]].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        rho = stats.spearmanr(squared).statistic
+    rho = np.array([[1.0, rho], [rho, 1.0]]) if np.ndim(rho) == 0 else rho
+    pairs = [
+        {"a": names[i], "b": names[j], "spearman": float(rho[i, j]), "a_miss": best[i], "b_miss": best[j]}
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if np.isfinite(rho[i, j]) and rho[i, j] <= -STRONG and max(abs(best[i]), abs(best[j])) > 1.0
+    ]
+    frame = pd.DataFrame(pairs, columns=columns)
+    return frame.sort_values("spearman").head(2 * SHOWN_PAIRS).reset_index(drop=True)

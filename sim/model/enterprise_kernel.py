@@ -39,6 +39,7 @@ def _purchases(
     contract_price,
     gpu_hour_price,
     budget,
+    fills,
     totals,
 ):
     """Per vendor: API tokens, private tokens, private GPU-hours, fine-tuning GPU-hours and
@@ -49,9 +50,11 @@ def _purchases(
             continue
         z = np.float64(size[i])
         api_tokens = z * api_tokens_per_size[v]
-        private_tokens = z * private_tokens_per_size
-        serving_hours = private_tokens * DAYS_PER_MONTH / private_tokens_per_gpu_hour[v]
+        needed_tokens = z * private_tokens_per_size
+        serving_hours = needed_tokens * DAYS_PER_MONTH / private_tokens_per_gpu_hour[v]
         private_gpu_hours = max(serving_hours, reserved_gpu_hours)
+        # procurement.private_deployment_tokens
+        private_tokens = private_gpu_hours * private_tokens_per_gpu_hour[v] / DAYS_PER_MONTH if fills else needed_tokens
         finetune = z * finetune_gpu_hours
         platform = z * platform_fee[v]
         api_cost = api_tokens * DAYS_PER_MONTH / 1000.0 * contract_price[v] + platform
@@ -87,6 +90,7 @@ def purchases(population: EnterprisePopulation, offer: EnterpriseOffer, n_vendor
         offer.contract_price,
         offer.gpu_hour_price,
         float(offer.budget),
+        bool(offer.private_fills),
         totals,
     )
     return Purchases(*totals)

@@ -169,7 +169,9 @@ class MarketModel(mesa.Model):
         sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
         api = developer_tokens(sizes, self.vendors.posted, 0, dev)  # before month one: initial adopters' tokens
         self.vendors.last_ecosystem_share = self.families.owned_share(
-            self.families.tokens_by_family(api, self._gravitating(self.vendors.first_party_demand))
+            self.families.tokens_by_family(
+                api, self.vendors.first_party_demand * (self.spec.developers.ecosystem_source != "external_tokens")
+            )
         )
 
     # --- the month ---------------------------------------------------------------------------
@@ -248,10 +250,11 @@ class MarketModel(mesa.Model):
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
+        source = self.spec.developers.ecosystem_source
         family_tokens = self.families.tokens_by_family(
             accounts.api_tokens,
-            self._gravitating(accounts.first_party_tokens),
-            accounts.private_tokens + accounts.self_hosted_tokens,
+            accounts.first_party_tokens * (source != "external_tokens"),
+            (accounts.private_tokens + accounts.self_hosted_tokens) * (source != "public_tokens"),
         )
         book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
@@ -259,12 +262,6 @@ class MarketModel(mesa.Model):
         book.last_gpu_demand = accounts.gpu_demand
         book.last_gross_margin = accounts.gross_margin
         book.record_losses(accounts.maas_revenue, accounts.maas_cost, accounts.subsidy_drawn, accounts.maas_margin)
-
-    def _gravitating(self, first_party_tokens: np.ndarray) -> np.ndarray:
-        """The groups' own tokens as far as they pull developers to a family (ecosystem_source)."""
-        if self.spec.developers.ecosystem_source == "external_tokens":
-            return np.zeros_like(first_party_tokens)
-        return first_party_tokens
 
     # --- what agents see this month ---------------------------------------------------------
 
@@ -345,6 +342,7 @@ class MarketModel(mesa.Model):
             private_tokens_per_size=ent.tokens_per_day * trend,
             private_tokens_per_gpu_hour=private_tpgh,
             reserved_gpu_hours=ent.private_min_gpus * serving.usable_hours,
+            private_fills=ent.private_fills,
             finetune_gpu_hours=ent.finetune_gpu_hours,
             budget=ent.budget,
         )

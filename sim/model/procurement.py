@@ -5,7 +5,9 @@ vendor's GPUs}; option k = 2 * vendor + mode. What an enterprise buys follows fr
   API:     tokens/day = use at the contract price (constant elasticity), billed per token
            at the contract price, plus the vendor's platform (PaaS) fee;
   private: GPU-hours to serve its use on a private deployment (at least a reserved minimum
-           of GPUs), plus fine-tuning GPU-hours, billed at the IaaS price, plus the PaaS fee.
+           of GPUs), plus fine-tuning GPU-hours, billed at the IaaS price, plus the PaaS fee;
+           paid for whether used or not, they serve as many tokens as they can (or only
+           what the enterprise needs, with `enterprises.private_fills: false`).
 A budget caps what it buys (all quantities scale down together); it never sets what it pays.
 Utility of option (j, m) for CIO i:
     w_trust * trust_j + w_int * integration_j * [j is i's incumbent cloud]
@@ -49,6 +51,7 @@ class EnterpriseOffer:
     private_tokens_per_size: float  # tokens/day of a size-1 enterprise on its own deployment
     private_tokens_per_gpu_hour: np.ndarray
     reserved_gpu_hours: float  # a private deployment's minimum GPU-hours a month
+    private_fills: bool  # a private deployment runs the GPU-hours it rents full (its marginal token is free)
     finetune_gpu_hours: float  # per unit size a month, private deployers
     budget: float  # yuan/month per unit size
 
@@ -97,15 +100,25 @@ def bills(size: np.ndarray, offer: EnterpriseOffer, vendor: np.ndarray | None = 
     size = np.asarray(size, dtype=np.float64)
     size = size if vendor is not None else size[:, None]
     api_tokens = size * per_vendor(offer.api_tokens_per_size)
-    private_tokens = np.broadcast_to(size * offer.private_tokens_per_size, api_tokens.shape)
-    serving_hours = private_tokens * DAYS_PER_MONTH / per_vendor(offer.private_tokens_per_gpu_hour)
-    private_gpu_hours = np.maximum(serving_hours, offer.reserved_gpu_hours)
+    needed_tokens = np.broadcast_to(size * offer.private_tokens_per_size, api_tokens.shape)
+    tokens_per_gpu_hour = per_vendor(offer.private_tokens_per_gpu_hour)
+    private_gpu_hours = np.maximum(needed_tokens * DAYS_PER_MONTH / tokens_per_gpu_hour, offer.reserved_gpu_hours)
+    private_tokens = private_deployment_tokens(
+        needed_tokens, private_gpu_hours, tokens_per_gpu_hour, offer.private_fills
+    )
     finetune = np.broadcast_to(size * offer.finetune_gpu_hours, api_tokens.shape)
     platform_units = np.broadcast_to(size, api_tokens.shape)
     platform = platform_units * per_vendor(offer.platform_fee)
     api_cost = api_tokens * DAYS_PER_MONTH / 1000.0 * per_vendor(offer.contract_price) + platform
     private_cost = (private_gpu_hours + finetune) * per_vendor(offer.gpu_hour_price) + platform
     return Bills(api_tokens, private_tokens, private_gpu_hours, finetune, platform_units, api_cost, private_cost)
+
+
+def private_deployment_tokens(needed, gpu_hours, tokens_per_gpu_hour, fills: bool):
+    """Tokens/day a private deployment serves. Its GPU-hours are paid for whether used or not,
+    so its marginal token is free: with `fills` the enterprise runs them full (tokens = GPU-hours
+    x tokens per GPU-hour); without, it serves only what it needs at the reference price."""
+    return gpu_hours * tokens_per_gpu_hour / DAYS_PER_MONTH if fills else needed
 
 
 def budget_fraction(cost: np.ndarray, size: np.ndarray, budget: float) -> np.ndarray:

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.calibrate.identification import LOOSE, PINNED
+from sim.calibrate.identification import LOOSE, PINNED, figure_conflicts
 from sim.calibrate.search import SIM, Z, acceptance, still_growing
 from sim.report.charts import save_figure
 from sim.report.files import write_text
@@ -91,6 +91,7 @@ def fit_markdown(result: CalibrationResult) -> str:
         f"share of worker time in the model: {_percent(status['model_share_of_worker_time'])}",
         "",
     ]
+    lines += _fit_lines(result)
     lines += _identification_lines(result)
     lines += _figure_lines(result)
     lines += _convergence_lines(result)
@@ -105,6 +106,39 @@ def fit_markdown(result: CalibrationResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _fit_lines(result: CalibrationResult) -> list[str]:
+    """The fit statistic, how far the figures outnumber the parameters, and which figures conflict."""
+    figures, parameters = len(result.fitted), len(result.calibration.names)
+    best = result.best
+    distance = float(best["distance"]) if best is not None else float("nan")
+    missed = [] if best is None else [n for n in result.fitted if abs(float(best.get(f"{Z}{n}", np.nan))) > 1.0]
+    lines = [
+        "## Fit",
+        "",
+        f"- {figures} fitted figures, {parameters} free parameters: "
+        f"{figures / parameters:.2f} figures per parameter"
+        + (
+            " (over-identified by half again or more)"
+            if figures >= 1.5 * parameters
+            else " (NOT over-identified by half again)"
+        ),
+        f"- distance at the best set (sum of squared scaled misses): {distance:.3g}; "
+        f"{figures - len(missed)} of {figures} figures within tolerance",
+    ]
+    if missed:
+        lines.append(f"- missed at the best set: {', '.join(missed)}")
+    conflicts = figure_conflicts(result.evaluations, result.fitted, Z)
+    lines += ["", "Figures that pull against each other near the best fit (Spearman rank correlation of "
+              "squared misses among the best tenth of candidates; only pairs with a miss):", ""]  # fmt: skip
+    if conflicts.empty:
+        lines.append("none stronger than -0.3" if missed else "none: every fitted figure is met")
+    for row in conflicts.itertuples():
+        lines.append(
+            f"- {row.a} (miss {row.a_miss:+.2f}) against {row.b} (miss {row.b_miss:+.2f}): {row.spearman:+.2f}"
+        )
+    return [*lines, ""]
 
 
 def _percent(value: float | None) -> str:

@@ -394,10 +394,10 @@ class Developers(Strict):
     ecosystem_weight: float = Field(
         1.0, ge=0, description="weight on the share of all tokens running on the vendor's own family: ecosystem gravity"
     )
-    ecosystem_source: Literal["all_tokens", "external_tokens"] = Field(
+    ecosystem_source: Literal["all_tokens", "public_tokens", "external_tokens"] = Field(
         "all_tokens",
-        description="tokens that make a family's gravity: all (the groups' own apps too) or only those sold "
-        "to external customers",
+        description="tokens that make a family's gravity: all; public (APIs and the groups' own apps, not "
+        "private deployments); or external (APIs and private deployments, not the groups' own apps)",
     )
     reliability_weight: float = Field(1.0, ge=0, description="weight on log service level (rationing)")
     tokens_per_day: float = Field(gt=0, description="demand of a size-1 developer at the reference price, tokens/day")
@@ -479,6 +479,11 @@ class Enterprises(Strict):
     private_preference: float = Field(-1.0, description="utility of private deployment to everyone (effort)")
     own_model_edge: float = Field(
         0.5, ge=0, description="extra utility of private deployment on the vendor that owns the open model"
+    )
+    private_fills: bool = Field(
+        True,
+        description="a private deployment runs the GPUs it rents full (its marginal token is free); "
+        "false: it serves only the tokens the enterprise needs at the reference price",
     )
     private_min_gpus: float = Field(
         8.0, ge=0, description="GPUs a private deployment reserves however little it serves"
