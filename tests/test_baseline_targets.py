@@ -1,7 +1,10 @@
-"""The baseline reproduces every public target in data/targets.yaml, on three seeds.
+"""The baseline reproduces the public targets in data/targets.yaml, on three seeds.
 
 The project's copy of the targets keeps the sources; it must match the shared brief's
-figures (version 2) so that a drift in either is caught.
+figures (version 3) so that a drift in either is caught. Figures no parameter set found
+meets together with the others are listed in CONFLICTS with the reason (the README's fit
+table says the same); every other figure must be met, and every listed one must still miss,
+so the list cannot hide a figure the model has come to meet.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sim.report.targets import check_targets, load_targets
 
 TARGETS = ROOT / "data" / "targets.yaml"
 SEEDS = [None, 1, 2]  # None: the seed written in the scenario file
-V2_TARGETS = {
+V3_TARGETS = {
     "token_share_h1_2025",
     "external_api_tokens_h1_2025",
     "external_api_tokens_2024",
@@ -25,7 +28,16 @@ V2_TARGETS = {
     "alibaba_ai_revenue_growth",
     "metric_divergence_2025",
     "volcano_headline_tokens",
+    "token_share_2024",
+    "volcano_headline_path",
+    "ai_cloud_revenue_ranking_h1_2025",
+    "enterprise_tokens_2025",
+    "private_deployment_revenue",
 }
+
+# "target: item" of each figure the baseline misses because no parameter set
+# found meets it together with the rest. The reason is the mechanism the model lacks.
+CONFLICTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +45,39 @@ def baseline() -> sim.Scenario:
     return sim.load_scenario(SCENARIOS / "baseline.yaml")
 
 
+@pytest.fixture(scope="module")
+def checks_by_seed(baseline) -> dict:
+    return {seed: check_targets(sim.run(baseline, seed=seed), load_targets(TARGETS)) for seed in SEEDS}
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_baseline_meets_every_target(baseline, seed):
-    result = sim.run(baseline, seed=seed)
-    checks = check_targets(result, load_targets(TARGETS))
-    failed = [f"{c.target}: {c.item}: public {c.public}, simulated {c.simulated}" for c in checks if not c.passed]
+def test_baseline_meets_every_target_but_the_stated_conflicts(checks_by_seed, seed):
+    checks = checks_by_seed[seed]
+    failed = [
+        f"{c.target}: {c.item}: public {c.public}, simulated {c.simulated}"
+        for c in checks
+        if not c.passed and f"{c.target}: {c.item}" not in CONFLICTS
+    ]
     assert not failed, "\n".join(failed)
-    assert {c.target for c in checks} == V2_TARGETS
+    assert {c.target for c in checks} == V3_TARGETS
+
+
+def test_every_stated_conflict_is_a_real_figure_that_the_baseline_still_misses(checks_by_seed):
+    checks = {f"{c.target}: {c.item}": c for c in checks_by_seed[None]}
+    assert set(CONFLICTS) <= set(checks)
+    still_met = [name for name in CONFLICTS if checks[name].passed]
+    assert not still_met, f"met now: remove from CONFLICTS (and the README's fit table): {still_met}"
 
 
 def test_every_target_has_a_source_and_a_check():
     targets = load_targets(TARGETS)
-    assert {t["id"] for t in targets} == V2_TARGETS
+    assert {t["id"] for t in targets} == V3_TARGETS
     derived = {"metric_divergence_2025", "ai_cloud_market_growth"}  # computed from other sourced figures
     assert all("source" in t or t["id"] in derived for t in targets)
 
 
 def test_project_targets_match_the_shared_brief():
-    shared = ROOT.parent / "shared" / "data" / "targets-v2.yaml"
+    shared = ROOT.parent / "shared" / "data" / "targets-v3.yaml"
     if not shared.exists():
         pytest.skip("the shared brief is not beside this checkout")
     ours = yaml.safe_load(TARGETS.read_text())
@@ -78,10 +105,11 @@ def test_every_out_of_sample_check_is_measured_on_the_baseline_by_the_targets_ru
     assert checks
     months = {month_at(scenario.start, i) for i in range(scenario.months)}
     assert all(set(target_span(check)) <= months for check in checks)
-    moments = measure(sim.run(scenario), checks)
+    result = sim.run(scenario)
+    moments = measure(result, checks)
     assert {m.target for m in moments} == {check["id"] for check in checks}
-    shares = [m for m in moments if m.item.endswith("token_share")]
-    assert shares and all(0.0 <= m.simulated <= 1.0 for m in shares)
+    (national,) = [m for m in moments if m.target == "national_daily_tokens"]
+    assert national.simulated == pytest.approx(result.wide("headline_tokens_per_day").loc["2025-06"].sum())
 
 
 def test_headline_tokens_by_month_read_volcano_s_headline_tokens_in_each_month_named():

@@ -385,7 +385,7 @@ def test_an_effect_some_sets_show_and_the_rest_do_not_is_called_undecided_whethe
 
 
 def test_a_second_targets_file_is_fitted_too():
-    calibration = load_calibration(SCENARIOS / "calibration" / "with_2024_share.yaml")
+    calibration = load_calibration(SCENARIOS / "calibration" / "gravity_all_tokens.yaml")
     fitted = [t["id"] for t in calibration.targets]
     first = [t["id"] for t in load_targets(ROOT / "data" / "targets.yaml")]
     assert fitted == first + [t["id"] for t in load_targets(ROOT / "data" / "checks.yaml")]

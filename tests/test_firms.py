@@ -189,3 +189,27 @@ def test_a_private_deployment_runs_the_gpu_hours_it_pays_for_full():
             > 3 * needs.wide("private_tokens_per_day").loc[late].sum(axis=1)).all()  # fmt: skip
     np.testing.assert_allclose(fills.wide("iaas_private_revenue").loc[:"2024-06"],
                                needs.wide("iaas_private_revenue").loc[:"2024-06"], rtol=1e-9)  # fmt: skip
+
+
+# --- capacity on offer ------------------------------------------------------------------------------------
+
+
+def test_gpus_on_offer_are_the_fleet_less_what_others_used_and_never_nothing():
+    from sim.model.labs import gpus_on_offer
+
+    on_offer = gpus_on_offer(np.array([1000.0, 1000.0]), np.array([250_000.0, 900_000.0]), usable_hours=500.0)
+    np.testing.assert_allclose(on_offer, [500.0, 10.0])  # the second is full: 1 % can always be carved out
+
+
+@pytest.mark.parametrize("field", ["lab_choice.capacity_weight", "enterprises.weights.capacity"])
+def test_with_capacity_weighed_customers_move_to_the_vendor_with_spare_gpus(field):
+    """Alibaba's fleet is the largest and far from full in 2024: weighing capacity moves GPU rental to it."""
+    base = small("baseline")
+    weighed = sim.run(sim.override(base, f"{field}=1.0"), seed=1)
+    plain = sim.run(base, seed=1)
+
+    def alibaba_iaas(result: sim.RunResult) -> float:
+        revenue = result.wide("iaas_revenue").loc["2024-06":"2025-06"].sum()
+        return float(revenue["alibaba"] / revenue.sum())
+
+    assert alibaba_iaas(weighed) > alibaba_iaas(plain) + 0.01

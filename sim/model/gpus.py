@@ -24,6 +24,14 @@ def investment_appetite(gross_margin: np.ndarray) -> np.ndarray:
     return np.clip(1.0 + np.asarray(gross_margin, dtype=np.float64), 0.0, 1.0)
 
 
+def expected_demand(last: np.ndarray, before: np.ndarray, most: float) -> np.ndarray:
+    """Next month's GPU-hours per stream, [vendors, streams]: last month's, grown as they grew from
+    the month before (at least flat, at most as fast as a fleet can grow). Chips take a month to
+    arrive, so a vendor that bought only for last month's demand would always be a month short."""
+    growth = np.divide(last, before, out=np.ones_like(last), where=before > 0)
+    return last * np.clip(growth, 1.0, 1.0 + most)
+
+
 def wanted_growth(
     gpus: np.ndarray,
     gpu_hours_asked: np.ndarray,
@@ -31,11 +39,11 @@ def wanted_growth(
     usable_hours: float,
     utilisation: float,
 ) -> np.ndarray:
-    """Growth of the fleet a vendor wants: enough GPUs to serve last month's demand at its
+    """Growth of the fleet a vendor wants: enough GPUs to serve the demand it expects at its
     target utilisation (capex follows demand; GPUs already bought are kept).
 
-    `gpu_hours_asked` is [vendors, streams]. The group's own apps are always provided for;
-    paying customers' demand only as far as `appetite` (investment_appetite) says.
+    `gpu_hours_asked` is [vendors, streams] (expected_demand). The group's own apps are always
+    provided for; paying customers' demand only as far as `appetite` (investment_appetite) says.
     """
     external = gpu_hours_asked.sum(axis=1) - gpu_hours_asked[:, FIRST_PARTY]
     needed = (gpu_hours_asked[:, FIRST_PARTY] + appetite * external) / (usable_hours * utilisation)

@@ -1,8 +1,9 @@
 """Model labs: few, large renters of GPU clusters, likely the largest single part of AI IaaS.
 
 Each lab rents a GPU fleet that grows at its own rate and splits it across clouds by a logit
-on the GPU-hour price, an equity tie (a vendor that invested in it) and the IaaS service
-level, renewed every `contract_months`; the labs' contracts are spread evenly over that
+on the GPU-hour price, an equity tie (a vendor that invested in it), the IaaS service level
+and the GPUs the vendor has on offer (a cluster needs spare GPUs), renewed every
+`contract_months`; the labs' contracts are spread evenly over that
 cycle, so some lab renews in most months. The split is a share, not a single pick: real labs
 rent from several clouds, and five labs drawn at random would make revenue shares a lottery.
 """
@@ -20,16 +21,29 @@ from sim.scenario.schema import LabChoice, Scenario
 
 @dataclass(frozen=True)
 class LabOffer:
-    """What labs see when they renew: each vendor's GPU-hour price, IaaS service and presence."""
+    """What labs see when they renew: each vendor's GPU-hour price, IaaS service, the GPUs it
+    has on offer, and presence."""
 
     log_gpu_price: np.ndarray
     log_iaas_service: np.ndarray
+    log_gpus_on_offer: np.ndarray
     active: np.ndarray
+
+
+def gpus_on_offer(gpus: np.ndarray, other_gpu_hours: np.ndarray, usable_hours: float) -> np.ndarray:
+    """GPUs a vendor can offer labs: its fleet less what its own apps and other customers used
+    last month, at least 1 % of the fleet (some cluster can always be carved out)."""
+    spare = gpus - other_gpu_hours / usable_hours
+    return np.maximum(spare, 0.01 * gpus)
 
 
 def split_utilities(investor: np.ndarray, offer: LabOffer, tastes: LabChoice) -> np.ndarray:
     """Utility of renting from each vendor, [labs, vendors]."""
-    common = -tastes.price_weight * offer.log_gpu_price + tastes.reliability_weight * offer.log_iaas_service
+    common = (
+        -tastes.price_weight * offer.log_gpu_price
+        + tastes.reliability_weight * offer.log_iaas_service
+        + tastes.capacity_weight * offer.log_gpus_on_offer
+    )
     utilities = common[None, :] + tastes.investor_bonus * investor
     return np.where(offer.active[None, :], utilities, -np.inf)
 

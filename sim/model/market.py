@@ -31,7 +31,7 @@ from sim.model.developers import DeveloperMonth, DeveloperPopulation
 from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
 from sim.model.events import Frictions, Market, apply_event
 from sim.model.families import FamilyBook
-from sim.model.labs import LabOffer, LabPopulation
+from sim.model.labs import LabOffer, LabPopulation, gpus_on_offer
 from sim.model.outside import outside_price
 from sim.model.procurement import EnterpriseOffer, ProcurementTastes
 from sim.model.vendors import VendorBook
@@ -259,7 +259,7 @@ class MarketModel(mesa.Model):
         book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
         book.last_iaas_service = accounts.iaas_service_level
-        book.last_gpu_demand = accounts.gpu_demand
+        book.gpu_demand_before, book.last_gpu_demand = book.last_gpu_demand, accounts.gpu_demand
         book.last_gross_margin = accounts.gross_margin
         book.record_losses(accounts.maas_revenue, accounts.maas_cost, accounts.subsidy_drawn, accounts.maas_margin)
 
@@ -335,6 +335,7 @@ class MarketModel(mesa.Model):
             platform_fee=book.platform_fee.copy(),
             log_api_service=_log_service(book.last_api_service),
             log_iaas_service=_log_service(book.last_iaas_service),
+            log_gpus_on_offer=np.log(self._gpus_on_offer()),
             active=book.active.copy(),
             api_tokens_per_size=ent.tokens_per_day
             * trend
@@ -353,6 +354,7 @@ class MarketModel(mesa.Model):
             w.quality,
             w.price,
             w.service,
+            w.capacity,
             ent.private_preference,
             ent.sovereignty_bonus,
             ent.own_model_edge,
@@ -374,11 +376,21 @@ class MarketModel(mesa.Model):
             choice_draws=self.rng.random(n),
         )
 
+    def _gpus_on_offer(self) -> np.ndarray:
+        """Each vendor's GPUs not used last month by its own apps and its customers other than labs.
+
+        Labs and CIOs see the same figure. The labs' clusters count as on offer: labs renew
+        them at their contracts' end, and a vendor can rent them to whoever pays."""
+        book = self.vendors
+        others = book.last_gpu_demand.sum(axis=1) - self.labs.gpu_hours()  # last month, less the labs' own
+        return gpus_on_offer(book.gpus, np.maximum(others, 0.0), self.spec.serving.usable_hours)
+
     def _lab_offer(self) -> LabOffer:
         book = self.vendors
         return LabOffer(
             log_gpu_price=np.log(book.gpu_hour_price),
             log_iaas_service=_log_service(book.last_iaas_service),
+            log_gpus_on_offer=np.log(self._gpus_on_offer()),
             active=book.active.copy(),
         )
 

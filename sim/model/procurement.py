@@ -13,6 +13,7 @@ Utility of option (j, m) for CIO i:
     w_trust * trust_j + w_int * integration_j * [j is i's incumbent cloud]
     + w_q * quality of the models option (j, m) runs - w_price * log(monthly bill of (j, m))
     + w_service * log(service level of the stream (j, m) buys)
+    + w_capacity * log(GPUs j has on offer: quotas for its API, clusters for a deployment)
     + (m = private) * (private_preference + sovereignty_bonus * needs_sovereignty_i
                        + own_model_edge * [j owns an open-weight family])
 Private options exist only while some open-weight model exists. Changing vendor at renewal
@@ -46,6 +47,7 @@ class EnterpriseOffer:
     platform_fee: np.ndarray  # yuan/month per unit size
     log_api_service: np.ndarray
     log_iaas_service: np.ndarray
+    log_gpus_on_offer: np.ndarray  # spare GPUs after its own apps and other customers (labs.gpus_on_offer)
     active: np.ndarray
     api_tokens_per_size: np.ndarray  # tokens/day of a size-1 enterprise at each contract price
     private_tokens_per_size: float  # tokens/day of a size-1 enterprise on its own deployment
@@ -67,6 +69,7 @@ class ProcurementTastes:
     quality: float
     price: float
     service: float
+    capacity: float
     private_preference: float
     sovereignty_bonus: float
     own_model_edge: float
@@ -139,6 +142,7 @@ class VendorTerms:
 
 def vendor_terms(offer: EnterpriseOffer, tastes: ProcurementTastes) -> VendorTerms:
     """This month's per-vendor utility terms (the numpy rule and the compiled one both read them)."""
+    capacity = tastes.capacity * offer.log_gpus_on_offer
     private = None
     if offer.open_weights_exist:
         private = (
@@ -146,11 +150,12 @@ def vendor_terms(offer: EnterpriseOffer, tastes: ProcurementTastes) -> VendorTer
             + tastes.quality * offer.private_quality
             + tastes.own_model_edge * offer.owns_open_family
             + tastes.service * offer.log_iaas_service
+            + capacity
         )
     return VendorTerms(
         trust=tastes.trust * offer.trust,
         integration=tastes.integration * offer.integration,
-        api=tastes.quality * offer.api_quality + tastes.service * offer.log_api_service,
+        api=tastes.quality * offer.api_quality + tastes.service * offer.log_api_service + capacity,
         private=private,
     )
 

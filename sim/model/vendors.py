@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.first_party import first_party_tokens, logistic_growth
-from sim.model.gpus import STREAMS, grown_fleet, investment_appetite, token_unit_cost, wanted_growth
+from sim.model.gpus import (
+    STREAMS,
+    expected_demand,
+    grown_fleet,
+    investment_appetite,
+    token_unit_cost,
+    wanted_growth,
+)
 from sim.model.losses import LossBook, after_month
 from sim.model.pricing import PricingContext, posted_price
 from sim.scenario.schema import Scenario, Serving
@@ -61,6 +68,7 @@ class VendorBook:
         self.last_api_service = np.ones(self.count)
         self.last_iaas_service = np.ones(self.count)
         self.last_gpu_demand = np.zeros((self.count, len(STREAMS)))  # [vendors, streams] GPU-hours asked
+        self.gpu_demand_before = np.zeros((self.count, len(STREAMS)))  # the month before that
         self.last_gross_margin = np.zeros(self.count)
         self.loss_floor = np.array([v.losses.floor for v in specs])
         self.loss_patience = np.array([v.losses.months for v in specs])
@@ -143,9 +151,8 @@ class VendorBook:
             return
         backed = self.losses.subsidy_left > 0  # a backer paying for the losses pays for the GPUs too
         appetite = np.where(backed, 1.0, investment_appetite(self.last_gross_margin))
-        wanted = wanted_growth(
-            self.gpus, self.last_gpu_demand, appetite, serving.usable_hours, serving.target_utilisation
-        )
+        expected = expected_demand(self.last_gpu_demand, self.gpu_demand_before, serving.max_gpu_growth)
+        wanted = wanted_growth(self.gpus, expected, appetite, serving.usable_hours, serving.target_utilisation)
         self.imported_gpus, self.domestic_gpus = grown_fleet(
             self.imported_gpus,
             self.domestic_gpus,

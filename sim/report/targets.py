@@ -158,7 +158,7 @@ def target_span(target: dict[str, Any]) -> tuple[str, str]:
         return "2024-04", "2025-06"
     if kind in ("volcano_headline_tokens", "volcano_headline_growth"):
         return "2024-05", "2025-09"
-    if kind in ("volcano_headline_tokens_by_month", "volcano_headline_path"):
+    if kind in ("volcano_headline_tokens_by_month", "volcano_headline_path", "national_daily_tokens"):
         months = sorted(str(month) for month in target["values"])
         return months[0], months[-1]
     raise KeyError(f"no moment is defined for target {kind!r}")
@@ -356,6 +356,17 @@ def private_revenue_moments(result: RunResult, target: dict) -> list[Moment]:
     return moments
 
 
+def national_tokens_moments(result: RunResult, target: dict) -> list[Moment]:
+    """Every vendor's headline tokens per day summed, in each month named, at most the national figure."""
+    table = result.wide("headline_tokens_per_day").sum(axis=1)
+    tolerance = float(target["tolerance"])
+    return [
+        Moment(target["id"], f"all vendors' headline tokens/day {month}", float(table[str(month)]), float(value),
+               "at_most", tolerance * float(value), str(month), "count")
+        for month, value in sorted(target["values"].items(), key=lambda item: str(item[0]))
+    ]  # fmt: skip
+
+
 def alibaba_growth_moments(result: RunResult, target: dict) -> list[Moment]:
     revenue = result.wide("revenue")["alibaba"]
     earlier = revenue.loc["2024-04":"2024-06"].sum()
@@ -388,6 +399,8 @@ MOMENTS = {
     "ai_cloud_revenue_ranking_h1_2025": revenue_ranking_moments,
     "enterprise_tokens_2025": enterprise_tokens_moments,
     "private_deployment_revenue": private_revenue_moments,
+    # out-of-sample bounds (data/checks.yaml)
+    "national_daily_tokens": national_tokens_moments,
 }
 
 

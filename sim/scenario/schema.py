@@ -276,6 +276,13 @@ class LabChoice(Strict):
     price_weight: float = Field(3.0, ge=0, description="weight on -log GPU-hour price")
     investor_bonus: float = Field(1.5, ge=0, description="utility of renting from a vendor that invested in it")
     reliability_weight: float = Field(2.0, ge=0, description="weight on log IaaS service level")
+    capacity_weight: float = Field(
+        0.0,
+        ge=0,
+        le=3,
+        description="weight on log GPUs the vendor has on offer (spare after its other customers and own "
+        "apps); 1: a logit over equally good cluster slots, 0: capacity does not matter",
+    )
     contract_months: int = Field(12, ge=1, le=120, description="months between re-splits")
 
 
@@ -436,6 +443,13 @@ class EnterpriseWeights(Strict):
     quality: float = Field(0.5, ge=0)
     price: float = Field(0.5, ge=0, description="weight on -log monthly cost of the option")
     service: float = Field(1.0, ge=0, description="weight on log service level of the stream it would buy")
+    capacity: float = Field(
+        0.0,
+        ge=0,
+        le=3,
+        description="weight on log GPUs the vendor has on offer (quotas for its API, clusters for a private "
+        "deployment): AI bought on its own merits, not only through the incumbent cloud",
+    )
 
 
 class Enterprises(Strict):
