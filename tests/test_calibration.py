@@ -390,3 +390,24 @@ def test_a_second_targets_file_is_fitted_too():
     first = [t["id"] for t in load_targets(ROOT / "data" / "targets.yaml")]
     assert fitted == first + [t["id"] for t in load_targets(ROOT / "data" / "checks.yaml")]
     assert calibration.also_file is not None and calibration.also_file.name == "checks.yaml"
+
+
+def test_figures_that_pull_against_each_other_near_the_best_fit_are_named():
+    """Two figures where meeting one means missing the other show as a strongly negative rank
+    correlation of their squared misses; a figure that moves on its own does not."""
+    from sim.calibrate.identification import figure_conflicts
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 1, 400)
+    evaluations = pd.DataFrame(
+        {
+            "z.a": -2.0 * t,  # the more a is missed...
+            "z.b": 2.0 * (1 - t),  # ...the less b is, and the other way round
+            "z.c": rng.uniform(-0.5, 0.5, 400),  # met everywhere, unrelated
+            "z.d": np.zeros(400),  # one-sided and never violated: left out
+        }
+    )
+    evaluations["distance"] = (evaluations[["z.a", "z.b", "z.c"]] ** 2).sum(axis=1)
+    conflicts = figure_conflicts(evaluations, ["a", "b", "c", "d"])
+    assert list(zip(conflicts["a"], conflicts["b"], strict=True)) == [("a", "b")]
+    assert conflicts["spearman"].iloc[0] < -0.9

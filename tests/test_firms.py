@@ -118,6 +118,17 @@ def test_capex_follows_utilisation_a_fleet_with_room_to_spare_buys_nothing():
     assert growth[1] == pytest.approx(600_000.0 / (500.0 * 0.8) / 1000.0 - 1.0)
 
 
+def test_capex_plans_for_demand_growing_as_it_grew_last_month_within_what_a_fleet_can_do():
+    from sim.model.gpus import expected_demand
+
+    last = np.array([[100.0, 50.0, 0.0], [100.0, 50.0, 10.0]])
+    before = np.array([[80.0, 50.0, 0.0], [200.0, 10.0, 0.0]])
+    expected = expected_demand(last, before, most=0.25)
+    np.testing.assert_allclose(expected[0], [125.0, 50.0, 0.0])  # +25 %, flat, nothing
+    np.testing.assert_allclose(expected[1], [100.0, 62.5, 10.0])  # falling demand is not extrapolated down;
+    # a five-fold rise is capped at the fastest fleet growth; a new stream is taken as it is
+
+
 def test_a_vendor_losing_on_everything_after_the_cut_rations_its_api_instead_of_buying_gpus(price_drop):
     gpus, margin = price_drop.wide("gpus")["volcano"], price_drop.wide("gross_margin")["volcano"]
     service = price_drop.wide("service_level")["volcano"]

@@ -101,13 +101,12 @@ def figure_conflicts(evaluations: pd.DataFrame, fitted: list[str], z_prefix: str
     columns = ["a", "b", "spearman", "a_miss", "b_miss"]
     ran = evaluations[np.isfinite(evaluations["distance"])].sort_values("distance")
     near = ran.head(max(MIN_NEAR, int(NEAR_BEST * len(ran))))
-    names = [n for n in fitted if f"{z_prefix}{n}" in near]
+    names = [n for n in fitted if f"{z_prefix}{n}" in near and near[f"{z_prefix}{n}"].nunique() > 1]
     if len(near) < MIN_NEAR or len(names) < 2:
         return pd.DataFrame(columns=columns)
     squared = near[[f"{z_prefix}{n}" for n in names]].to_numpy(dtype=float) ** 2
     best = near.iloc[0][[f"{z_prefix}{n}" for n in names]].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        rho = stats.spearmanr(squared).statistic
+    rho = stats.spearmanr(squared).statistic  # figures whose miss never varies are left out above
     rho = np.array([[1.0, rho], [rho, 1.0]]) if np.ndim(rho) == 0 else rho
     pairs = [
         {"a": names[i], "b": names[j], "spearman": float(rho[i, j]), "a_miss": best[i], "b_miss": best[j]}
