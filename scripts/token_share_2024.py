@@ -1,7 +1,7 @@
 """Where the baseline's 2024 token share comes from, and whether one lever moves it.
 
-The baseline misses IDC's 2024 figure (data/checks.yaml: Volcano 46.4 % of the year's
-external API tokens). This prints, over 2024 and H1 2025, each vendor's share of all API
+The baseline misses IDC's 2024 figure (data/targets.yaml: Volcano 46.4 % of the year's
+external API tokens; the baseline has about 38 %). This prints, over 2024 and H1 2025, each vendor's share of all API
 tokens split into developers' and enterprises' tokens; then Volcano's 2024 and H1 2025
 shares and the number of missed figures (targets and checks) when one lever at a time is
 moved from the baseline's value.
