@@ -55,6 +55,10 @@ ACTS_ELSEWHERE: dict[str, ActsElsewhere] = {
     "vendors.*.losses.months": ActsElsewhere("price_drop_99", _AFTER_A_CUT),
     "vendors.*.losses.subsidy": ActsElsewhere("price_drop_99", _AFTER_A_CUT + "; none is named in the baseline", 3e9),
     "lab_choice.price_weight": ActsElsewhere("gpu_price_cut", "acts only when GPU-hour prices differ across vendors"),
+    "vendors.others.imported_chips": ActsElsewhere(
+        "chip_controls",
+        "its fleet never grows once imports halt in Apr 2025, so the share acts only when controls cut it",
+    ),
 }
 
 # A real effect moves some output column by more than this fraction of its largest value;

@@ -80,6 +80,20 @@ class FamilyBook:
             total = total + self.private_tokens_by_family(private_tokens)
         return total.sum(axis=0)
 
+    def gravity_tokens(
+        self,
+        source: str,
+        api_tokens: np.ndarray,
+        first_party_tokens: np.ndarray,
+        private_tokens: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """[families]: the tokens that make each family's pull on developers (`developers.ecosystem_source`):
+        all of them; public ones (APIs and the groups' own apps, no private deployments); or
+        external ones (APIs and private deployments, not the groups' own apps)."""
+        own = np.zeros_like(first_party_tokens) if source == "external_tokens" else first_party_tokens
+        private = None if source == "public_tokens" else private_tokens
+        return self.tokens_by_family(api_tokens, own, private)
+
     def owned_share(self, family_tokens: np.ndarray) -> np.ndarray:
         """[vendors]: share of all tokens (any host, any mode) that run on each vendor's own family.
 

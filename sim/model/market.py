@@ -169,9 +169,7 @@ class MarketModel(mesa.Model):
         sizes = self.developers.tally(self.vendors.count + 1)[1][: self.vendors.count].sum(axis=1)
         api = developer_tokens(sizes, self.vendors.posted, 0, dev)  # before month one: initial adopters' tokens
         self.vendors.last_ecosystem_share = self.families.owned_share(
-            self.families.tokens_by_family(
-                api, self.vendors.first_party_demand * (self.spec.developers.ecosystem_source != "external_tokens")
-            )
+            self.families.gravity_tokens(dev.ecosystem_source, api, self.vendors.first_party_demand)
         )
 
     # --- the month ---------------------------------------------------------------------------
@@ -250,11 +248,11 @@ class MarketModel(mesa.Model):
     def _feed_back(self, accounts: MonthAccounts) -> None:
         book = self.vendors
         book.last_token_share = share_of(accounts.api_tokens)
-        source = self.spec.developers.ecosystem_source
-        family_tokens = self.families.tokens_by_family(
+        family_tokens = self.families.gravity_tokens(
+            self.spec.developers.ecosystem_source,
             accounts.api_tokens,
-            accounts.first_party_tokens * (source != "external_tokens"),
-            (accounts.private_tokens + accounts.self_hosted_tokens) * (source != "public_tokens"),
+            accounts.first_party_tokens,
+            accounts.private_tokens + accounts.self_hosted_tokens,
         )
         book.last_ecosystem_share = self.families.owned_share(family_tokens)
         book.last_api_service = accounts.service_level
