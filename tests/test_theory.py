@@ -333,3 +333,66 @@ def test_a_uniform_price_cut_leaves_token_shares_and_scales_revenue_by_lambda_to
     np.testing.assert_allclose(ratio.loc[after], cut ** (1 - elasticity), rtol=1e-9)
     tokens = with_cut.wide("developer_tokens_per_day") / uncut.wide("developer_tokens_per_day")
     np.testing.assert_allclose(tokens.loc[after], cut**-elasticity, rtol=1e-9)
+
+
+# --- a market with its own apps and GPUs that bind ------------------------------------------------
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def squeezed_market(*overrides: str) -> sim.Scenario:
+    """Fixed fleets too small for the demand, strict priority (own apps, then the API, then rented
+    GPUs) for every vendor, Volcano's own apps at a constant size, and no labs (nothing rents)."""
+    fixed = [
+        "labs={}",
+        "serving.max_gpu_growth=0",
+        "serving.priority_ratio=.inf",
+        "serving.efficiency_growth=0",
+        "vendors.volcano.first_party={users: 1.0e6, tokens_per_user: 200}",
+    ]
+    for vendor in VENDORS:
+        fixed += [f"vendors.{vendor}.gpus=8", f"vendors.{vendor}.allocation=[first_party, api, iaas]"]
+    return stripped(20_000, *DIFFERENT_OFFERS, "months=12", *fixed, *overrides)
+
+
+def test_with_strict_priority_own_apps_are_served_first_and_the_api_exactly_what_is_left():
+    """Served API share = min(1, max(0, GPU-hours - own apps' GPU-hours) / API GPU-hours asked):
+    the allocation's closed form, on a market where the apps and the API compete for GPUs."""
+    scenario = squeezed_market()
+    result = sim.run(scenario, seed=2)
+    t = result.trajectories
+    per_token = DAYS_PER_MONTH / t["tokens_per_gpu_hour"]
+    apps = scenario.vendors["volcano"].first_party
+    own_asked = np.where(t["vendor"] == "volcano", apps.users * apps.tokens_per_user, 0.0) * per_token
+    left = np.maximum(t["gpu_hours_available"] - own_asked, 0.0)
+    expected = np.minimum(1.0, left / (t["api_token_demand_per_day"] * per_token))
+    # strict priority is weights of 1e12, 1e6 and 1: a millionth of a stream's share leaks down the order
+    np.testing.assert_allclose(t["service_level"], expected, rtol=1e-5, atol=1e-6)
+    served = result.wide("service_level").loc["2024-06":]
+    assert (served < 1.0).all().all(), "every vendor's GPUs bind"
+    assert (served.idxmin(axis=1) == "volcano").all(), "its own apps take Volcano's GPUs first"
+    own = result.wide("first_party_tokens_per_day")["volcano"]
+    np.testing.assert_allclose(own, apps.users * apps.tokens_per_user, rtol=1e-5)
+
+
+@pytest.mark.parametrize("elasticity", [0.4, 1.6])
+def test_where_gpus_bind_a_uniform_price_cut_scales_token_revenue_by_lambda_not_lambda_to_one_minus_epsilon(
+    elasticity,
+):
+    """With every fleet full before and after the cut, the tokens served are what the GPUs can
+    serve, whatever is asked: revenue per token falls with the price and nothing else moves, so
+    developer token revenue scales by lambda exactly, where spare GPUs would give lambda^(1 - epsilon)."""
+    cut = 0.1
+    scenario = squeezed_market(
+        f"developers.demand_elasticity={elasticity}", "developers.adoption.potential_elasticity=0"
+    )
+    uncut = sim.run(scenario, seed=3)
+    with_cut = sim.run(
+        sim.override(scenario, f"events=[{{date: 2024-06, type: price, vendor: all, change: {cut - 1}}}]"), seed=3
+    )
+    assert (with_cut.wide("service_level").loc["2024-06":] < 1.0).all().all()
+    assert (uncut.wide("service_level").loc["2024-06":] < 1.0).all().all()
+    served = with_cut.wide("api_tokens_per_day") / uncut.wide("api_tokens_per_day")
+    np.testing.assert_allclose(served.loc["2024-06":], 1.0, rtol=1e-9)
+    ratio = with_cut.wide("maas_developer_revenue") / uncut.wide("maas_developer_revenue")
+    np.testing.assert_allclose(ratio.loc["2024-06":], cut, rtol=1e-6)
