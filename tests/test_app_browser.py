@@ -20,6 +20,7 @@ import pytest
 from conftest import ROOT, SCENARIOS
 from dask.distributed import Client, LocalCluster
 
+import sim
 from sim.sweep import run_sweep
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
@@ -147,7 +148,11 @@ def test_the_page_loads_with_no_console_error_and_no_request_beyond_this_machine
     assert hosts <= LOCAL_HOSTS, f"requests to {hosts - LOCAL_HOSTS}"
     assert page.requests, "the page made no request at all: the check above would be empty"
     levers = page.page.locator(".sim-lever-values").inner_text()  # showing a slider changes nothing
-    assert "enterprises.adoption_rate: 0.004309" in levers and "developers.switching_cost: 0.5" in levers
+    baseline = sim.load_scenario(SCENARIOS / "baseline.yaml")
+    adoption, switching = baseline.enterprises.adoption_rate, baseline.developers.switching_cost
+    assert (
+        f"enterprises.adoption_rate: {adoption:g}" in levers and f"developers.switching_cost: {switching:g}" in levers
+    )
 
 
 def test_step_advances_the_month_label_and_redraws_the_chart(page):
