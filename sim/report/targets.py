@@ -31,8 +31,14 @@ MAX_MISS = 100.0  # the scaled miss of a value that vanished or is not a number:
 GAP_SCALE = 0.02  # a ranking or leader missed by 2 share points counts as one tolerance off
 REVENUE_PERIODS = {"year_2024": ("2024-01", "2024-12"), "h1_2025": ("2025-01", "2025-06")}
 HALF_YEARS = {"h1_2025": ("2025-01", "2025-06"), "h2_2025": ("2025-07", "2025-12")}
-PRIVATE_STREAMS = ("iaas_private_revenue", "iaas_finetune_revenue")  # enterprises' own copies of open weights
-ENTERPRISE_TOKENS = ("enterprise_api_tokens_per_day", "private_tokens_per_day")  # APIs bought + private deployments
+# enterprises' own copies of open weights: their GPU-hours and fine-tuning
+PRIVATE_STREAMS = {"iaas_private_revenue": 1.0, "iaas_finetune_revenue": 1.0}
+# APIs enterprises buy, plus private deployments (private_tokens_per_day less developers' self-hosting)
+ENTERPRISE_TOKENS = {
+    "enterprise_api_tokens_per_day": 1.0,
+    "private_tokens_per_day": 1.0,
+    "self_hosted_tokens_per_day": -1.0,
+}
 HEADLINE_MONTHS = {"may_2024": "2024-05", "sep_2025": "2025-09"}
 
 
@@ -326,34 +332,41 @@ def revenue_ranking_moments(result: RunResult, target: dict) -> list[Moment]:
     ]  # fmt: skip
 
 
-def _market_sum(result: RunResult, columns: tuple[str, ...], first: str, last: str) -> pd.Series:
-    """The named columns summed over vendors, month by month, for the months first..last."""
+def _market_total(result: RunResult, columns: dict[str, float], first: str, last: str) -> pd.Series:
+    """Month by month for first..last: the named columns, each times its sign, summed over vendors."""
     months = _months(result, (first, last))
-    return sum(result.wide(column).loc[months].sum(axis=1) for column in columns)
+    return sum(sign * result.wide(column).loc[months].sum(axis=1) for column, sign in columns.items())
+
+
+def _period_factor_moments(
+    result: RunResult,
+    target: dict,
+    periods: dict[str, tuple[str, str]],
+    columns: dict[str, float],
+    how: str,
+    label: str,
+) -> list[Moment]:
+    """One 'within a factor' moment per period named in the target: the market total of
+    `columns` over the period, its daily mean (`how="mean"`, tokens) or its sum (`"sum"`, yuan)."""
+    unit = {"mean": "count", "sum": "yuan"}[how]
+    moments = []
+    for key, value in target["values"].items():
+        first, last = periods[key]
+        total = _market_total(result, columns, first, last)
+        simulated = float(total.mean() if how == "mean" else total.sum())
+        moments.append(Moment(target["id"], f"{label} {key}", simulated, float(value), "factor", _factor(target),
+                              last, unit))  # fmt: skip
+    return moments
 
 
 def enterprise_tokens_moments(result: RunResult, target: dict) -> list[Moment]:
     """Enterprises' tokens per day (API tokens they buy + private deployments), each half's daily mean."""
-    factor = _factor(target)
-    moments = []
-    for key, value in target["values"].items():
-        first, last = HALF_YEARS[key]
-        mean = float(_market_sum(result, ENTERPRISE_TOKENS, first, last).mean())
-        moments.append(Moment(target["id"], f"enterprise tokens/day {key}", mean, float(value), "factor", factor,
-                              last, "count"))  # fmt: skip
-    return moments
+    return _period_factor_moments(result, target, HALF_YEARS, ENTERPRISE_TOKENS, "mean", "enterprise tokens/day")
 
 
 def private_revenue_moments(result: RunResult, target: dict) -> list[Moment]:
     """Revenue from enterprises' private deployments (GPU-hours and fine-tuning), summed over each period."""
-    factor = _factor(target)
-    moments = []
-    for key, value in target["values"].items():
-        first, last = REVENUE_PERIODS[key]
-        total = float(_market_sum(result, PRIVATE_STREAMS, first, last).sum())
-        moments.append(Moment(target["id"], f"private-deployment revenue {key}", total, float(value), "factor",
-                              factor, last, "yuan"))  # fmt: skip
-    return moments
+    return _period_factor_moments(result, target, REVENUE_PERIODS, PRIVATE_STREAMS, "sum", "private-deployment revenue")
 
 
 def national_tokens_moments(result: RunResult, target: dict) -> list[Moment]:
