@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -172,6 +173,11 @@ def test_the_whatif_command_writes_its_report_table_and_chart(tmp_path):
     assert "By Dec 2024" in completed.stdout
     report = (out / "whatif.md").read_text()
     assert "--price-cut volcano=50%@2024-09" in report and "## 2024-12" in report and "seeds" in report
+    # one parameter set: every headline, in the terminal and the report, says its interval is noise only
+    for text in (completed.stdout, report):
+        flowing = " ".join(text.split())  # the terminal may wrap a headline
+        headlines = len(re.findall(r"By [A-Z][a-z]{2} \d{4} ", flowing))
+        assert headlines and flowing.count("Monte Carlo noise of one parameter set only") == headlines
     table = pd.read_csv(out / "whatif.csv")
     assert set(table.metric) == set(METRICS)
     assert (out / "whatif.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

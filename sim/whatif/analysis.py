@@ -194,8 +194,13 @@ class WhatIfResult:
         ]
 
 
+# A single parameter set's interval says nothing of what the public figures leave open:
+# every headline says so, wherever it is read (terminal, whatif.md, the app).
+NOISE_ONLY = "Monte Carlo noise of one parameter set only"
+
+
 def sentence(row, date: str, confidence: float, scenario: Scenario) -> str:
-    """'By Dec 2026 Alibaba Cloud's revenue share is 4.1 pp lower (90 % CI 3.3-4.9).'"""
+    """'By Dec 2026 Alibaba Cloud's revenue share is 4.1 pp lower (90 % CI 3.3-4.9, Monte Carlo noise ...)'."""
     when = pd.Timestamp(f"{date}-01").strftime("%b %Y")
     name = scenario.vendors[row.vendor].name
     name += "'" if name.endswith("s") else "'s"
@@ -205,12 +210,13 @@ def sentence(row, date: str, confidence: float, scenario: Scenario) -> str:
     if low <= 0 <= high:
         return (
             f"By {when} {name} {metric} shows no clear change: {diff:+.1f} pp "
-            f"({level} {low:+.1f} to {high:+.1f}), from {100 * row.baseline:.1f} %."
+            f"({level} {low:+.1f} to {high:+.1f}, {NOISE_ONLY}), from {100 * row.baseline:.1f} %."
         )
     direction = "higher" if diff > 0 else "lower"
     bounds = sorted([abs(low), abs(high)])
     return (
-        f"By {when} {name} {metric} is {abs(diff):.1f} pp {direction} ({level} {bounds[0]:.1f}–{bounds[1]:.1f}): "
+        f"By {when} {name} {metric} is {abs(diff):.1f} pp {direction} "
+        f"({level} {bounds[0]:.1f}–{bounds[1]:.1f}, {NOISE_ONLY}): "
         f"{100 * row.whatif:.1f} % instead of {100 * row.baseline:.1f} %."
     )
 
