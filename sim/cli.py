@@ -155,7 +155,9 @@ def _add_whatif(commands) -> None:
         metavar="YYYY-MM",
         help="months to tabulate (default: the last); may repeat",
     )
-    cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario name>-whatif/)")
+    cmd.add_argument(
+        "--out", type=Path, help="output folder (default runs/<scenario name>-whatif-<the changes>/, one per question)"
+    )
     cmd.add_argument("--force", action="store_true", help="replace another what-if's results in --out")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
@@ -336,8 +338,10 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     changes = Changes(args.price_cut, args.capacity_cap, args.switching_cost, args.sets, args.both, args.against)
     baseline, variant = parse_changes(scenario, changes)
     dates = [_month_in(baseline, text) for text in args.at] or None
-    folder = args.out or Path("runs") / f"{baseline.name}-whatif"
-    with claimed_folder(folder, whatif_identity(baseline, variant), replace=args.force) as claim:
+    kind = "-ensemble" if args.ensemble else ""
+    folder = args.out or Path("runs") / f"{baseline.name}-whatif{kind}-{changes.slug()}"
+    question = "; ".join(changes.descriptions())
+    with claimed_folder(folder, whatif_identity(baseline, variant, question), replace=args.force) as claim:
         began = time.perf_counter()
         sets = args.ensemble_sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
         result = whatif(

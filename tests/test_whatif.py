@@ -181,3 +181,29 @@ def test_the_whatif_command_writes_its_report_table_and_chart(tmp_path):
     table = pd.read_csv(out / "whatif.csv")
     assert set(table.metric) == set(METRICS)
     assert (out / "whatif.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_question_gets_its_own_folder_and_another_question_is_not_written_over_its_answer(
+    tmp_path, monkeypatch, capsys
+):
+    """A strategist asks one question after another: each lands in runs/<scenario>-whatif-<question>/,
+    the same question again rewrites its own folder, and a different one pointed at that folder
+    is refused with both questions named."""
+    monkeypatch.chdir(tmp_path)
+    small_both = ["--both", "agents.developers=2000", "--both", "agents.enterprises=400", "--both", "months=14"]
+
+    def ask(*flags: str) -> int:
+        return main(["whatif", str(SCENARIOS / "baseline.yaml"), *small_both, "--replicates", "2", "--quiet", *flags])
+
+    assert ask("--price-cut", "all=99%@2025-01") == 0
+    assert ask("--price-cut", "all=50%@2025-01") == 0
+    assert ask("--price-cut", "all=50%@2025-01") == 0
+    folders = sorted(path.name for path in (tmp_path / "runs").iterdir())
+    assert len(folders) == 2
+    assert folders[0].startswith("baseline-whatif-price-cut-all-50-2025-01")
+    assert folders[1].startswith("baseline-whatif-price-cut-all-99-2025-01")
+    capsys.readouterr()
+    assert ask("--price-cut", "all=10%@2025-01", "--out", str(tmp_path / "runs" / folders[0])) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--price-cut all=10%@2025-01" in err and "--price-cut all=50%@2025-01" in err
+    assert "edited" not in err

@@ -110,17 +110,21 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
 MARKER = "whatif.json"
 
 
-def whatif_identity(baseline: Scenario, variant: Scenario) -> Identity:
-    """A what-if's outputs are of its two sides: compared by the hash of both resolved scenarios."""
+def whatif_identity(baseline: Scenario, variant: Scenario, question: str | None = None) -> Identity:
+    """A what-if's outputs are of its two sides: compared by the hash of both resolved scenarios.
+    `question` (the changes, in words) names it in messages."""
     both = hashlib.sha256(f"{scenario_hash(baseline)}:{scenario_hash(variant)}".encode()).hexdigest()
-    return Identity(MARKER, "identity", both, baseline.name)
+    name = f"a what-if on {baseline.name}" + (f" ({question})" if question else "")
+    return Identity(MARKER, "identity", both, name)
 
 
 def provenance(result: WhatIfResult) -> dict:
     """whatif.json: what was compared (both sides' hashes), how (seeds, confidence), with what versions."""
+    identity = whatif_identity(result.baseline, result.variant, "; ".join(result.changes))
     return {
         "name": result.baseline.name,
-        "identity": whatif_identity(result.baseline, result.variant).value,
+        "scenario": identity.name,  # what a refusal to replace these results calls them
+        "identity": identity.value,
         "baseline_hash": scenario_hash(result.baseline),
         "whatif_hash": scenario_hash(result.variant),
         "changes": result.changes,

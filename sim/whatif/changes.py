@@ -12,6 +12,7 @@ Syntax (WHO is a vendor id or `all`; AMOUNT is a percentage with a % sign; DATE 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,19 @@ class Changes:
         lines += [f"--switching-cost {item}" for item in self.switching_costs]
         lines += [f"--set {item}" for item in self.sets]
         return lines
+
+    def slug(self, limit: int = 60) -> str:
+        """A folder-name fragment that says which question this is ('price-cut-all-99-2026-01')."""
+        lines = self.descriptions()
+        lines = [line for line in lines if not line.startswith("--both")] + [
+            line for line in lines if line.startswith("--both")
+        ]  # the question first, what both sides share last
+        words = [line.removeprefix("--").replace("compared with scenario file ", "against-") for line in lines]
+        text = re.sub(r"[^A-Za-z0-9]+", "-", " ".join(words)).strip("-").lower() or "unchanged"
+        if len(text) <= limit:
+            return text
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        return f"{text[: limit - 9].rstrip('-')}-{digest}"
 
     def is_empty(self) -> bool:
         return not (self.price_cuts or self.capacity_caps or self.switching_costs or self.sets or self.against)
