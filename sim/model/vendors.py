@@ -142,10 +142,10 @@ class VendorBook:
     def grow(self, month: int, serving: Serving) -> None:
         """Advance GPUs, serving efficiency and own apps one month (nothing in the first).
 
-        The fleet grows towards what last month's demand needs at the target utilisation (for
+        The fleet grows towards what the demand it expects needs at the target utilisation (for
         paying customers only as far as last month's gross margin makes it worth it, unless a
-        subsidy is still paying for the vendor's token losses), at most
-        `max_gpu_growth` a month, the imported part at most as export controls allow.
+        subsidy is still paying for the vendor's token losses), at most `max_gpu_growth` a
+        month, the imported part at most as export controls allow.
         """
         if month == 0:
             return
