@@ -99,6 +99,15 @@ FILE_CASES = {
         "exit_plus_review.yaml", "developers", "exit_rate + review_probability", at="developers:"
     ),
     "events not a list": FileCase("events_not_a_list.yaml", "events", "list", at="events:"),
+    "two events with one id": FileCase(
+        "duplicate_event_id.yaml", "add_events.0.id", "already the id of events.0", at="volcano_price_cut"
+    ),
+    "a name a spreadsheet runs as a formula": FileCase(
+        "formula_name.yaml", "vendors.volcano.name", "formula", at="HYPERLINK"
+    ),
+    "a name with a NUL character": FileCase(
+        "control_character_name.yaml", "vendors.volcano.name", "control characters", at="Vol"
+    ),
     "add_events not a list": FileCase("add_events_not_a_list.yaml", "add_events", "list", at="add_events:"),
     "no vendor holds cloud contracts": FileCase("no_incumbent.yaml", "vendors", "incumbency", at="vendors:"),
     "error inherited from an extended file": FileCase(

@@ -55,7 +55,20 @@ def _encodable(text: str) -> bool:
 MayBeInfinite = Annotated[float, Field(allow_inf_nan=True)]
 """A bound or cost where `.inf` means "none" or "never"; NaN is still refused by its bounds."""
 
-DisplayName = Annotated[str, Field(min_length=1, max_length=80, description="display name")]
+
+def _plain_name(name: str) -> str:
+    """A name goes into charts, tables and CSV files: no control characters (a NUL cuts a string
+    short in C libraries), and no leading =, +, - or @, which a spreadsheet runs as a formula."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in name):
+        raise ValueError("a name may not hold control characters (such as NUL, a tab or a line break)")
+    if name[:1] in ("=", "+", "-", "@"):
+        raise ValueError("a name may not begin with =, +, - or @: a spreadsheet would run it as a formula")
+    return name
+
+
+DisplayName = Annotated[
+    str, Field(min_length=1, max_length=80, description="display name"), AfterValidator(_plain_name)
+]
 """A name shown in charts and tables: long enough for any company, short enough for a legend."""
 
 
@@ -692,8 +705,14 @@ class Scenario(Strict):
                         f"labs.{lab_id}.investors: unknown vendor {vendor!r}; expected one of: "
                         + ", ".join(self.vendors)
                     )
+        first_with_id: dict[str, int] = {}
         for i, event in enumerate(self.events):
             _check_event(self, i, event)
+            if event.id is not None and first_with_id.setdefault(event.id, i) != i:
+                raise ValueError(
+                    f"events.{i}.id: {event.id!r} is already the id of events.{first_with_id[event.id]}; "
+                    "ids must be unique (drop_events and sweeps name events by id)"
+                )
         _check_someone_stays(self)
         return self
 
