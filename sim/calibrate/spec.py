@@ -222,11 +222,11 @@ def _until(value: str | None, flag: str | None, at: FileFields) -> str | None:
     if value is None:
         return None
     try:
-        return parse_month(str(value))
-    except ValueError:
+        return parse_month(str(value)[:40])
+    except ValueError as error:
         if flag:
-            raise ScenarioError([Problem(flag, "", f"expected a month YYYY-MM, got {str(value)[:40]!r}")]) from None
-        raise at.error(("until",), f"expected a month YYYY-MM, got {str(value)[:40]!r}") from None
+            raise ScenarioError([Problem(flag, "", str(error))]) from None
+        raise at.error(("until",), str(error)) from None
 
 
 def _base(path: Path, spec: CalibrationSpec, at: FileFields) -> Scenario:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # far beyond any market this models; keeps month arithmetic small
+
 
 def parse_month(value: object) -> str:
     """Normalise a month given as 'YYYY-MM', 'YYYY-MM-DD' or a YAML date to 'YYYY-MM'.
@@ -22,8 +24,10 @@ def parse_month(value: object) -> str:
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
         raise ValueError(f"expected a month as 'YYYY-MM', got {value!r}")
     year, month = int(parts[0]), int(parts[1])
-    if not 1 <= month <= 12 or not 1900 <= year <= 2200:
-        raise ValueError(f"expected a month as 'YYYY-MM', got {value!r}")
+    if not 1 <= month <= 12:
+        raise ValueError(f"expected a month as 'YYYY-MM' with a month from 01 to 12, got {value!r}")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{value!r}: the calendar runs from {FIRST_YEAR} to {LAST_YEAR}")
     if len(parts) == 3 and not _is_day_of(year, month, int(parts[2])):
         raise ValueError(f"{value!r} is not a day in the calendar; write the month as 'YYYY-MM'")
     return f"{year:04d}-{month:02d}"
