@@ -420,8 +420,6 @@ def test_figures_that_pull_against_each_other_near_the_best_fit_are_named():
     [("2999-12", "the calendar runs from 1900 to 2200"), ("2024-13", "month from 01 to 12"), ("soon", "YYYY-MM")],
 )
 def test_an_until_month_the_calendar_cannot_hold_is_refused_saying_why(until, phrase, capsys, tmp_path):
-    from sim.cli import main
-
     code = main(["calibrate", str(SCENARIOS / "calibration" / "baseline.yaml"), "--until", until,
                  "--out", str(tmp_path / "c"), "--quiet"])  # fmt: skip
     err = capsys.readouterr().err
