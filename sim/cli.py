@@ -560,9 +560,29 @@ def cmd_app(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _fail(err, f"--port: expected a port from 1 to 65535, got {args.port}")
     if args.scenario is not None:
         load_scenario(args.scenario)
+    elif not any(Path("scenarios").glob("*.yaml")):
+        return _fail(
+            err,
+            "sim app: no scenario to open here: run it in a project folder (one with scenarios/*.yaml) "
+            "or name a scenario file",
+        )
+    if not _port_free(args.port):
+        return _fail(err, f"--port: {args.port} is already in use on 127.0.0.1; choose another with --port")
     from sim.app.server import serve
 
     return serve(args.scenario, args.port, lambda line: _say(out, line))
+
+
+def _port_free(port: int) -> bool:
+    """Whether the app could listen on this port of 127.0.0.1 (asked before its server starts)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _month_in(scenario: Scenario, text: str) -> str:

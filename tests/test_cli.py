@@ -361,3 +361,25 @@ def assert_refs_resolve(schema: dict) -> None:
     assert refs, "the scenario's sections are shared definitions"
     assert refs <= set(schema["$defs"])
     assert "$ref" not in text.replace('"$ref": "#/$defs/', "")
+
+
+def test_the_app_outside_a_project_folder_says_what_it_needs_and_exits_2(tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here
+    assert main(["app"]) == 2
+    assert "no scenario to open here" in capsys.readouterr().err
+
+
+def test_the_app_on_a_port_in_use_says_so_in_one_line_and_exits_2(capsys):
+    import socket
+
+    from sim.cli import main
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["app", str(ROOT / "scenarios" / "baseline.yaml"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{port} is already in use" in err and len(err.splitlines()) == 1
