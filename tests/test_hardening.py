@@ -397,3 +397,27 @@ def test_a_write_that_fails_midway_leaves_the_previous_set_and_no_temporary_fold
         claim.commit(disk_full)
     assert snapshot(folder) == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("content", ["truncated", "empty", "random", "text column"])
+def test_a_corrupt_ensemble_file_is_a_message_naming_it_not_a_traceback(content, tmp_path):
+    """sim whatif --ensemble reads a calibration's ensemble.parquet: whatever the file holds,
+    the answer is a ScenarioError naming it (exit 2 from the command line)."""
+    from sim.whatif.ensemble import read_ensemble
+
+    good = pd.DataFrame({"set.developers.tokens_per_day": [5000.0, 6000.0], "distance": [1.0, 2.0]})
+    whole = tmp_path / "whole.parquet"
+    good.to_parquet(whole)
+    (tmp_path / "calibration.json").write_text("{}")
+    path = tmp_path / "ensemble.parquet"
+    if content == "truncated":
+        path.write_bytes(whole.read_bytes()[:100])
+    elif content == "empty":
+        path.write_bytes(b"")
+    elif content == "random":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    else:
+        good.astype({"set.developers.tokens_per_day": str}).to_parquet(path)
+    with pytest.raises(sim.ScenarioError) as caught:
+        read_ensemble(tmp_path)
+    assert "ensemble.parquet" in str(caught.value)

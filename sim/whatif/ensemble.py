@@ -218,4 +218,17 @@ def read_ensemble(folder: Path) -> pd.DataFrame:
         raise ScenarioError(
             [Problem("--ensemble", str(folder), "not a finished calibration folder (run `sim calibrate` first)")]
         )
-    return pd.read_parquet(path)
+    try:
+        sets = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises its own errors for a truncated, empty or foreign file
+        raise ScenarioError(
+            [Problem("--ensemble", str(path), f"not a readable Parquet file ({type(error).__name__}): "
+                     "it may be truncated or corrupt; run `sim calibrate` again")]
+        ) from None  # fmt: skip
+    for column in sets.columns:
+        if str(column).startswith(SET_PREFIX) and not pd.api.types.is_numeric_dtype(sets[column]):
+            raise ScenarioError(
+                [Problem("--ensemble", str(path), f"column {str(column)[:80]!r} holds {sets[column].dtype} values, "
+                         "not numbers: not an ensemble `sim calibrate` wrote")]
+            )  # fmt: skip
+    return sets
