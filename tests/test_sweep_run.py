@@ -418,3 +418,15 @@ def test_an_outcome_missing_at_some_points_gets_a_note_not_an_index(client, tmp_
     assert any(note.startswith("y: no indices") for note in analysis.notes)
     assert any("runs failed (" in note and "ValueError" in note for note in analysis.notes)
     assert math.isfinite(analysis.summary.set_index("outcome").loc["y", "mean"])
+
+
+@pytest.mark.parametrize("table", ["results.parquet", "design.parquet"])
+def test_sim_analyze_of_a_sweep_with_a_truncated_table_names_the_file_and_exits_2(table, grid_run, tmp_path, capsys):
+    broken = tmp_path / "sweep"
+    shutil.copytree(grid_run.folder, broken)
+    whole = (broken / table).read_bytes()
+    (broken / table).write_bytes(whole[: len(whole) // 3])
+    assert main(["analyze", str(broken), "--out", str(tmp_path / "analysis")]) == 2
+    err = capsys.readouterr().err
+    assert table in err and "truncated or corrupt" in err and "Traceback" not in err
+    assert not (tmp_path / "analysis").exists()

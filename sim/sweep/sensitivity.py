@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,21 @@ def load_output(folder: str | Path) -> SweepOutput:
     return SweepOutput(
         folder=folder,
         manifest=manifest,
-        design=pd.read_parquet(folder / DESIGN),
-        results=pq.read_table(folder / RESULTS, columns=RESULT_COLUMNS).to_pandas(),
-        runs=pd.read_parquet(folder / RUN_TABLE),
+        design=_read_table(folder / DESIGN, pd.read_parquet),
+        results=_read_table(folder / RESULTS, lambda path: pq.read_table(path, columns=RESULT_COLUMNS).to_pandas()),
+        runs=_read_table(folder / RUN_TABLE, pd.read_parquet),
     )
+
+
+def _read_table(path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """A finished sweep's Parquet table; a truncated, empty or foreign file is a message naming it."""
+    try:
+        return read(path)
+    except Exception as error:  # pyarrow raises its own errors for a file it cannot read
+        message = f"not a readable Parquet table ({type(error).__name__}): it may be truncated or corrupt; " + (
+            "run `sim sweep` again to rebuild it"
+        )
+        raise ScenarioError([Problem(str(path), "", message)]) from None
 
 
 @dataclass(frozen=True)
