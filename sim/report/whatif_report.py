@@ -68,27 +68,61 @@ def whatif_figure(result: WhatIfResult) -> Figure:
     return fig
 
 
+METRIC_LABELS = {
+    "token_share": "token share",
+    "revenue_share": "revenue share",
+    "api_tokens_per_day": "API tokens per day",
+    "revenue": "revenue, yuan a month",
+    "gross_margin": "gross margin",
+}
+SCALES = ((1e12, " trillion"), (1e9, " bn"), (1e6, " m"), (1e3, " k"))
+
+
+def _amount(value: float, signed: bool = False) -> str:
+    """A count or a sum of money in words a reader scans: 3 significant digits and a scale."""
+    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ("−" if value < 0 else "")
+    size = abs(value)
+    for factor, word in SCALES:
+        if size >= factor:
+            return f"{sign}{size / factor:.3g}{word}"
+    return f"{sign}{size:.3g}"
+
+
+def _level(value: float, metric: str) -> str:
+    """One side's value: shares and margins in per cent, counts and money scaled."""
+    if metric in SHARE_METRICS or metric == "gross_margin":
+        return f"{100 * value:.1f} %".replace("-", "−")
+    return _amount(value)
+
+
 def _fmt(value: float, metric: str) -> str:
-    return f"{100 * value:+.2f} pp" if metric in SHARE_METRICS or metric == "gross_margin" else f"{value:+.3g}"
+    """A difference: percentage points for shares and margins, scaled amounts otherwise."""
+    if metric in SHARE_METRICS or metric == "gross_margin":
+        return f"{100 * value:+.1f} pp".replace("-", "−")
+    return _amount(value, signed=True)
+
+
+def _question(result: WhatIfResult) -> str:
+    return "; ".join(result.changes) or "no change"
 
 
 def markdown(result: WhatIfResult, dates: list[str]) -> str:
     level = result.interval_label
-    lines = [f"# What if: {result.baseline.name}", ""]
+    names = {vendor_id: vendor.name for vendor_id, vendor in result.baseline.vendors.items()}
+    lines = [f"# What if: {_question(result)} (scenario {result.baseline.name})", ""]
     lines += [f"- {s}" for s in result.headlines()] + [""]
     lines += ["## Changes applied", ""] + [f"- `{c}`" for c in result.changes or ["(none)"]] + [""]
     for date in dates:
         lines += [
             f"## {date}",
             "",
-            f"| vendor | metric | baseline | what-if | difference | {level} |",
+            f"| vendor | measure | baseline | what-if | difference | {level} |",
             "|---|---|---:|---:|---:|---|",
         ]
         for row in result.at(date).itertuples():
-            scale = 100 if row.metric in SHARE_METRICS or row.metric == "gross_margin" else 1
-            unit = " %" if scale == 100 else ""
             lines.append(
-                f"| {row.vendor} | {row.metric} | {scale * row.baseline:.4g}{unit} | {scale * row.whatif:.4g}{unit} "
+                f"| {names.get(row.vendor, row.vendor)} | {METRIC_LABELS.get(row.metric, row.metric)} "
+                f"| {_level(row.baseline, row.metric)} | {_level(row.whatif, row.metric)} "
                 f"| {_fmt(row.difference, row.metric)} | {_fmt(row.low, row.metric)} to {_fmt(row.high, row.metric)} |"
             )
         lines.append("")
