@@ -49,7 +49,8 @@ def whatif_figure(result: WhatIfResult) -> Figure:
                 )
                 top.fill_between(dates, *np.percentile(runs, [10, 90], axis=0), color=colors[vendor], alpha=0.15)
             rows = result.table[(result.table.metric == metric) & (result.table.vendor == vendor)]
-            bottom.plot(dates, 100 * rows["difference"], color=colors[vendor], linewidth=1.6, label=vendor)
+            name = result.baseline.vendors[vendor].name  # as the run charts name vendors
+            bottom.plot(dates, 100 * rows["difference"], color=colors[vendor], linewidth=1.6, label=literal(name))
             bottom.fill_between(dates, 100 * rows["low"], 100 * rows["high"], color=colors[vendor], alpha=0.25)
         top.set_title(f"{TITLES[metric]}: baseline (solid) vs what-if (dashed)")
         top.set_ylabel("share (%)")
