@@ -383,3 +383,10 @@ def test_the_app_on_a_port_in_use_says_so_in_one_line_and_exits_2(capsys):
         assert main(["app", str(ROOT / "scenarios" / "baseline.yaml"), "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip()
     assert f"{port} is already in use" in err and len(err.splitlines()) == 1
+
+
+def test_the_run_table_writes_prices_without_exponents():
+    """After a 99 % cut a token costs millionths of a yuan: the table still reads as a plain number."""
+    from sim.report.tables import plain_price
+
+    assert [plain_price(p) for p in (0.12, 0.000825, 8.25e-06, 0.0035)] == ["0.12", "0.000825", "0.00000825", "0.0035"]

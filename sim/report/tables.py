@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -11,6 +12,12 @@ from sim.report.colors import vendor_colors
 from sim.report.summary import divergence_months, period_shares
 from sim.report.targets import TargetCheck
 from sim.run import RunResult
+
+
+def plain_price(price: float) -> str:
+    """A token price in yuan per 1,000 tokens, to 3 significant digits, never with an exponent
+    (after a 99 % cut prices are millionths of a yuan: '0.00000825', not '8.25e-06')."""
+    return np.format_float_positional(price, precision=3, unique=False, fractional=False, trim="-")
 
 
 def result_table(result: RunResult) -> Table:
@@ -30,7 +37,7 @@ def result_table(result: RunResult) -> Table:
             f"{100 * token_mean[vendor]:.1f} %",
             f"{100 * row['revenue_share']:.1f} %",
             f"{100 * revenue_mean[vendor]:.1f} %",
-            f"{row['price']:.4g}",
+            plain_price(row["price"]),
             f"{100 * row['gross_margin']:.0f} %",
         )
     return table
