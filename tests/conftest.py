@@ -20,6 +20,15 @@ def small(name: str = "baseline", *overrides: str) -> Scenario:
     return sim.load_scenario(SCENARIOS / f"{name}.yaml", [*SMALL, *overrides])
 
 
+MEDIUM = ["agents.developers=20000", "agents.enterprises=8000"]
+
+
+def volcano_token_share_h1_2025(result: sim.RunResult) -> float:
+    """Volcano's share of external API tokens over H1 2025, the ratio of the period's sums."""
+    tokens = result.wide("api_tokens_per_day").loc["2025-01":"2025-06"].sum()
+    return float(tokens["volcano"] / tokens.sum())
+
+
 @pytest.fixture(scope="session")
 def small_baseline() -> Scenario:
     return small()

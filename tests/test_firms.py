@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, SHIPPED, small
+from conftest import MEDIUM, SCENARIOS, SHIPPED, small, volcano_token_share_h1_2025
 
 import sim
 from sim.model.gpus import API_STREAM, FIRST_PARTY, investment_appetite, wanted_growth
@@ -175,14 +175,11 @@ def test_tokens_per_gpu_hour_stay_inside_the_cited_serving_disclosure():
 
 
 def test_gravity_from_external_tokens_only_takes_bytedance_s_apps_out_of_doubao_s_pull():
-    base = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=20000", "agents.enterprises=8000"])
+    base = sim.load_scenario(SCENARIOS / "baseline.yaml", MEDIUM)
     external = sim.override(base, "developers.ecosystem_source=external_tokens")
 
-    def volcano_share(result: sim.RunResult) -> float:
-        tokens = result.wide("api_tokens_per_day").loc["2025-01":"2025-06"].sum()
-        return float(tokens["volcano"] / tokens.sum())
-
-    assert volcano_share(sim.run(external, seed=1)) < volcano_share(sim.run(base, seed=1)) - 0.05
+    share = volcano_token_share_h1_2025
+    assert share(sim.run(external, seed=1)) < share(sim.run(base, seed=1)) - 0.05
 
 
 # --- private deployments ---------------------------------------------------------------------------------

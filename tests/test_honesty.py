@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, SHIPPED, small
+from conftest import MEDIUM, SCENARIOS, SHIPPED, small, volcano_token_share_h1_2025
 
 import sim
 from sim.report.summary import leader_gap
@@ -324,14 +324,11 @@ def test_equal_incumbency_and_equal_iaas_offers_shrink_the_divergence():
 
 def test_without_its_own_apps_volcano_loses_token_share():
     """First-party ecosystem pull: ByteDance's apps make Doubao the family developers build on."""
-    base = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=20000", "agents.enterprises=8000"])
+    base = sim.load_scenario(SCENARIOS / "baseline.yaml", MEDIUM)
     no_apps = sim.override(base, "vendors.volcano.first_party.users=0")
 
-    def volcano_share(result: sim.RunResult) -> float:
-        tokens = result.wide("api_tokens_per_day").loc["2025-01":"2025-06"].sum()
-        return float(tokens["volcano"] / tokens.sum())
-
-    assert volcano_share(sim.run(no_apps, seed=1)) < volcano_share(sim.run(base, seed=1)) - 0.05
+    share = volcano_token_share_h1_2025
+    assert share(sim.run(no_apps, seed=1)) < share(sim.run(base, seed=1)) - 0.05
 
 
 def test_deepseek_open_weights_move_private_deployments_and_tokens_by_family():
