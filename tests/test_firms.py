@@ -229,3 +229,91 @@ def test_with_capacity_weighed_customers_move_to_the_vendor_with_spare_gpus(fiel
         return float(revenue["alibaba"] / revenue.sum())
 
     assert alibaba_share(weighed) > alibaba_share(plain) + 0.03
+
+
+# --- the vendors' businesses: large accounts, sovereignty buyers, internal-first GPUs ----------------
+
+
+def _procurement_case(**tastes_changes):
+    """Two vendors, one large and one small CIO, both needing sovereignty or not, to read utilities from."""
+    from dataclasses import replace
+
+    from sim.model.procurement import EnterpriseOffer, ProcurementTastes
+
+    two = np.ones(2)
+    offer = EnterpriseOffer(
+        trust=two * 0.5, integration=two * 0.5, api_quality=two * 0.0, private_quality=0.0,
+        owns_open_family=np.zeros(2), contract_price=two * 0.001, gpu_hour_price=two * 10.0,
+        platform_fee=two * 100.0, log_api_service=np.zeros(2), log_iaas_service=np.zeros(2),
+        log_gpus_on_offer=np.zeros(2), ecosystem_share=np.array([0.8, 0.2]),
+        domestic_chip_share=np.array([0.1, 0.9]), active=np.ones(2, dtype=bool),
+        api_tokens_per_size=two * 1e5, private_tokens_per_size=1e5, private_tokens_per_gpu_hour=two * 1e6,
+        reserved_gpu_hours=100.0, private_fills=True, finetune_gpu_hours=0.0, budget=1e9,
+    )  # fmt: skip
+    tastes = ProcurementTastes(
+        trust=1.0, integration=1.0, quality=0.5, price=0.5, service=1.0, capacity=0.0,
+        large_account_volume=0.0, large_account_size=30.0, domestic_chips=0.0,
+        private_preference=0.0, sovereignty_bonus=1.0, own_model_edge=0.0, migration_cost=0.0,
+    )  # fmt: skip
+    return offer, replace(tastes, **tastes_changes)
+
+
+def _utility_gain(**tastes_changes) -> np.ndarray:
+    """[CIO, option] utility with the change less without it; CIOs: small, large, small sovereign."""
+    from sim.model.procurement import option_utilities
+
+    incumbent, sovereign = np.zeros(3, dtype=np.int64), np.array([False, False, True])
+    size = np.array([1.0, 50.0, 1.0])
+    offer, plain = _procurement_case()
+    _, changed = _procurement_case(**tastes_changes)
+    return option_utilities(incumbent, sovereign, size, offer, changed) - option_utilities(
+        incumbent, sovereign, size, offer, plain
+    )
+
+
+def test_a_large_account_weighs_each_vendor_s_ecosystem_share_and_a_small_firm_does_not():
+    gain = _utility_gain(large_account_volume=5.0)
+    np.testing.assert_allclose(gain[1], [4.0, 4.0, 1.0, 1.0])  # 5 x share, on both modes of each vendor
+    np.testing.assert_allclose(gain[[0, 2]], 0.0)
+
+
+def test_a_buyer_needing_sovereignty_weighs_each_vendor_s_domestic_chips_and_no_one_else_does():
+    gain = _utility_gain(domestic_chips=2.0)
+    np.testing.assert_allclose(gain[2], [0.2, 0.2, 1.8, 1.8])
+    np.testing.assert_allclose(gain[:2], 0.0)
+
+
+def _platform_share(result: sim.RunResult, vendor: str) -> float:
+    revenue = result.wide("paas_revenue").loc["2025-01":"2025-06"].sum()
+    return float(revenue[vendor] / revenue.sum())
+
+
+def test_the_large_account_channel_moves_platform_revenue_to_the_token_leader():
+    """Switched on, account teams win large firms for the vendor with the most public tokens
+    (Volcano), and their platform contracts with them; switched off, that revenue is not there."""
+    base = small("baseline", "enterprises.large_accounts.volume_weight=0")
+    channel = sim.run(sim.override(base, "enterprises.large_accounts.volume_weight=10"), seed=1)
+    plain = sim.run(base, seed=1)
+    assert _platform_share(channel, "volcano") > _platform_share(plain, "volcano") + 0.03
+
+
+def test_domestic_procurement_rules_move_sovereignty_buyers_to_the_vendor_on_domestic_chips():
+    base = small("baseline")
+    rules = sim.run(sim.override(base, "enterprises.weights.domestic_chips=3"), seed=1)
+    none = sim.run(sim.override(base, "enterprises.weights.domestic_chips=0"), seed=1)
+    assert _platform_share(rules, "huawei") > _platform_share(none, "huawei") + 0.02
+
+
+def test_an_internal_first_vendor_stops_buying_gpus_for_customers_and_rations_them_when_its_apps_grow():
+    """Tencent's policy from 2025 (customer_capex 0.5): with its apps' demand growing its fleet
+    stays short, the apps keep their GPUs and paying customers are the ones rationed."""
+    base = small("baseline", "vendors.tencent.first_party.users_growth=0.3")
+    policy = sim.run(base, seed=1)
+    index = next(i for i, event in enumerate(base.events) if event.id == "tencent_internal_first")
+    without = sim.run(sim.override(base, f"events.{index}.customer_capex=1.0"), seed=1)
+    late = slice("2026-01", "2026-12")
+    assert policy.wide("gpus")["tencent"].iloc[-1] < 0.8 * without.wide("gpus")["tencent"].iloc[-1]
+    rented = policy.wide("iaas_service_level")["tencent"].loc[late]
+    assert (rented < without.wide("iaas_service_level")["tencent"].loc[late]).all()
+    apps = policy.wide("first_party_tokens_per_day")["tencent"] / without.wide("first_party_tokens_per_day")["tencent"]
+    assert (apps.loc[late] > rented).all()  # its apps are served first

@@ -34,6 +34,11 @@ CASES = {
     "a common API standard halves switching costs": ("low_switching_cost",),
     "no outside seller": ("baseline", "developers.outside_option=null"),
     "equal sampling weights": ("baseline", "agents.sampling=equal"),
+    "account teams sell to firms of size 3 and up": (
+        "baseline",
+        "enterprises.large_accounts.min_size=3",
+        "enterprises.large_accounts.volume_weight=6",
+    ),
 }
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.developer_kernel import compiled, with_no_rows
-from sim.model.procurement import PRIVATE, vendor_terms
+from sim.model.procurement import PRIVATE, is_large_account, vendor_terms
 from sim.scenario.calendar import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -159,9 +159,12 @@ def _shifted_utilities(
     current,
     incumbent,
     sovereign,
+    large,
     log_costs,
     trust_part,
     integration_part,
+    large_account_part,
+    sovereign_part,
     api_part,
     private_part,
     active,
@@ -179,7 +182,12 @@ def _shifted_utilities(
         i = rows[c]
         top = minus_inf
         for v in range(n_vendors):
-            base = trust_part[v] + integration_part[v] * (1.0 if incumbent[i] == v else 0.0)
+            base = (
+                trust_part[v]
+                + integration_part[v] * (1.0 if incumbent[i] == v else 0.0)
+                + large_account_part[v] * (1.0 if large[i] else 0.0)
+                + sovereign_part[v] * (1.0 if sovereign[i] else 0.0)
+            )
             api = base + api_part[v] - price * log_costs[c, 2 * v]
             if open_weights:
                 private = base + private_part[v] + sovereignty_bonus * (1.0 if sovereign[i] else 0.0)
@@ -273,9 +281,12 @@ def step(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
         current,
         population.incumbent,
         population.sovereign,
+        is_large_account(population.size, tastes),
         costs,
         terms.trust,
         terms.integration,
+        terms.large_account,
+        terms.sovereign,
         terms.api,
         terms.private if terms.private is not None else np.full(n_vendors, -np.inf),
         offer.active,

@@ -86,6 +86,8 @@ def apply_supply(event: SupplyEvent, market: Market) -> None:
         if event.gpu_hour_cost_change is not None:
             imported = book.imported_gpus[i] / book.gpus[i] if event.scope == "imported" else 1.0
             book.gpu_hour_cost[i] *= 1 + event.gpu_hour_cost_change * imported
+        if event.customer_capex is not None:
+            book.customer_capex[i] = event.customer_capex
 
 
 def apply_efficiency(event: EfficiencyEvent, market: Market) -> None:

@@ -334,6 +334,8 @@ class MarketModel(mesa.Model):
             log_api_service=_log_service(book.last_api_service),
             log_iaas_service=_log_service(book.last_iaas_service),
             log_gpus_on_offer=np.log(self._gpus_on_offer()),
+            ecosystem_share=book.last_ecosystem_share.copy(),
+            domestic_chip_share=book.domestic_chip_share(),
             active=book.active.copy(),
             api_tokens_per_size=ent.tokens_per_day
             * trend
@@ -353,6 +355,9 @@ class MarketModel(mesa.Model):
             w.price,
             w.service,
             w.capacity,
+            ent.large_accounts.volume_weight,
+            ent.large_accounts.min_size,
+            w.domestic_chips,
             ent.private_preference,
             ent.sovereignty_bonus,
             ent.own_model_edge,

@@ -11,11 +11,18 @@ vendor's GPUs}; option k = 2 * vendor + mode. What an enterprise buys follows fr
 A budget caps what it buys (all quantities scale down together); it never sets what it pays.
 Utility of option (j, m) for CIO i:
     w_trust * trust_j + w_int * integration_j * [j is i's incumbent cloud]
+    + w_volume * ecosystem_share_j * [i is a large account]
+    + w_domestic * domestic_chip_share_j * [i needs sovereignty]
     + w_q * quality of the models option (j, m) runs - w_price * log(monthly bill of (j, m))
     + w_service * log(service level of the stream (j, m) buys)
     + w_capacity * log(GPUs j has on offer: quotas for its API, clusters for a deployment)
     + (m = private) * (private_preference + sovereignty_bonus * needs_sovereignty_i
                        + own_model_edge * [j owns an open-weight family])
+Large accounts (size at least `enterprises.large_accounts.min_size`) are sold to directly:
+vendors' account teams pitch the models with the most use, so such a buyer weighs a vendor's
+share of last month's public tokens (the developers' ecosystem signal) beside its cloud
+contract. Buyers needing sovereignty fall under domestic-procurement rules, which favour
+vendors whose fleets run on domestic chips.
 Private options exist only while some open-weight model exists. Changing vendor at renewal
 costs `migration_cost`, added as a bonus on both options of the current vendor.
 """
@@ -48,6 +55,8 @@ class EnterpriseOffer:
     log_api_service: np.ndarray
     log_iaas_service: np.ndarray
     log_gpus_on_offer: np.ndarray  # spare GPUs after its own apps and other customers (labs.gpus_on_offer)
+    ecosystem_share: np.ndarray  # last month's share of public tokens on the vendor's own families
+    domestic_chip_share: np.ndarray  # fraction of the vendor's fleet on domestic chips
     active: np.ndarray
     api_tokens_per_size: np.ndarray  # tokens/day of a size-1 enterprise at each contract price
     private_tokens_per_size: float  # tokens/day of a size-1 enterprise on its own deployment
@@ -70,6 +79,9 @@ class ProcurementTastes:
     price: float
     service: float
     capacity: float
+    large_account_volume: float  # weight a large account puts on a vendor's ecosystem share
+    large_account_size: float  # smallest size sold to by account teams
+    domestic_chips: float  # weight a sovereignty buyer puts on a vendor's domestic-chip share
     private_preference: float
     sovereignty_bonus: float
     own_model_edge: float
@@ -136,6 +148,8 @@ class VendorTerms:
 
     trust: np.ndarray  # w_trust * trust_j
     integration: np.ndarray  # w_int * integration_j, for a CIO whose incumbent cloud is j
+    large_account: np.ndarray  # w_volume * ecosystem share_j, for a large account
+    sovereign: np.ndarray  # w_domestic * domestic-chip share_j, for a CIO needing sovereignty
     api: np.ndarray  # w_q * API model quality + w_service * log API service
     private: np.ndarray | None  # private deployment's extras; None while no open-weight model exists
 
@@ -155,9 +169,16 @@ def vendor_terms(offer: EnterpriseOffer, tastes: ProcurementTastes) -> VendorTer
     return VendorTerms(
         trust=tastes.trust * offer.trust,
         integration=tastes.integration * offer.integration,
+        large_account=tastes.large_account_volume * offer.ecosystem_share,
+        sovereign=tastes.domestic_chips * offer.domestic_chip_share,
         api=tastes.quality * offer.api_quality + tastes.service * offer.log_api_service + capacity,
         private=private,
     )
+
+
+def is_large_account(size: np.ndarray, tastes: ProcurementTastes) -> np.ndarray:
+    """Whether each CIO's firm is large enough for the vendors' account teams."""
+    return np.asarray(size) >= tastes.large_account_size
 
 
 def option_utilities(
@@ -168,7 +189,13 @@ def option_utilities(
     bill = bills(size, offer)
     terms = vendor_terms(offer, tastes)
     is_incumbent = incumbent[:, None] == np.arange(n_vendors)[None, :]
-    base = terms.trust[None, :] + terms.integration[None, :] * is_incumbent
+    is_large = is_large_account(size, tastes)[:, None]
+    base = (
+        terms.trust[None, :]
+        + terms.integration[None, :] * is_incumbent
+        + terms.large_account[None, :] * is_large
+        + terms.sovereign[None, :] * sovereign[:, None]
+    )
     api = base + terms.api[None, :] - tastes.price * np.log(bill.api_cost)
     utilities = np.empty((n, 2 * n_vendors))
     utilities[:, API::2] = np.where(offer.active[None, :], api, -np.inf)

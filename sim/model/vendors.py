@@ -48,6 +48,7 @@ class VendorBook:
         self.imported_growth_cap = np.full(self.count, np.inf)
         self.domestic_growth_cap = np.full(self.count, np.inf)
         self.efficiency = column("serving_efficiency")
+        self.customer_capex = column("customer_capex")
         self.market_tokens_per_gpu_hour = scenario.serving.tokens_per_gpu_hour
         self.allocation = np.array([[STREAMS.index(s) for s in v.allocation] for v in specs], dtype=np.intp)
         self.platform_fee = column("platform_fee")
@@ -78,6 +79,11 @@ class VendorBook:
             holds_floor=np.zeros(self.count, dtype=bool),
         )
         self.tokens_per_gpu_hour_ceiling = scenario.serving.tokens_per_gpu_hour_ceiling
+
+    def domestic_chip_share(self) -> np.ndarray:
+        """Fraction of each vendor's fleet on domestic chips: what domestic-procurement rules reward."""
+        fleet = self.imported_gpus + self.domestic_gpus
+        return np.divide(self.domestic_gpus, fleet, out=np.zeros(self.count), where=fleet > 0)
 
     def index(self, vendor_id: str) -> int:
         return self.ids.index(vendor_id)
@@ -144,13 +150,14 @@ class VendorBook:
 
         The fleet grows towards what the demand it expects needs at the target utilisation (for
         paying customers only as far as last month's gross margin makes it worth it, unless a
-        subsidy is still paying for the vendor's token losses), at most `max_gpu_growth` a
+        subsidy is still paying for the vendor's token losses, and only for the share of their
+        demand its `customer_capex` policy provides for), at most `max_gpu_growth` a
         month, the imported part at most as export controls allow.
         """
         if month == 0:
             return
         backed = self.losses.subsidy_left > 0  # a backer paying for the losses pays for the GPUs too
-        appetite = np.where(backed, 1.0, investment_appetite(self.last_gross_margin))
+        appetite = np.where(backed, 1.0, investment_appetite(self.last_gross_margin)) * self.customer_capex
         expected = expected_demand(self.last_gpu_demand, self.gpu_demand_before, serving.max_gpu_growth)
         wanted = wanted_growth(self.gpus, expected, appetite, serving.usable_hours, serving.target_utilisation)
         self.imported_gpus, self.domestic_gpus = grown_fleet(

@@ -234,6 +234,13 @@ class Vendor(Strict):
     serving_efficiency: float = Field(
         1.0, gt=0, description="tokens per GPU-hour relative to the market's (chips and serving stack)"
     )
+    customer_capex: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="fraction of paying customers' expected GPU demand the vendor buys GPUs for (its own apps "
+        "always get theirs); below 1 an internal-first policy that leaves customers short when demand grows",
+    )
     allocation: list[Stream] = Field(
         default_factory=lambda: ["first_party", "iaas", "api"],
         min_length=3,
@@ -463,6 +470,27 @@ class EnterpriseWeights(Strict):
         description="weight on log GPUs the vendor has on offer (quotas for its API, clusters for a private "
         "deployment): AI bought on its own merits, not only through the incumbent cloud",
     )
+    domestic_chips: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="weight a CIO needing sovereignty puts on the fraction of a vendor's GPUs that are domestic "
+        "chips (domestic-procurement rules for state and regulated buyers)",
+    )
+
+
+class LargeAccounts(Strict):
+    """The large-account channel: vendors' account teams sell models to large firms directly.
+
+    A large account weighs a vendor's share of last month's public tokens (the models with the
+    most use) beside its cloud contract, so model APIs are bought on their own merits and not
+    only through the incumbent cloud. `volume_weight: 0` switches the channel off.
+    """
+
+    min_size: float = Field(30.0, gt=0, description="smallest enterprise size an account team sells to")
+    volume_weight: float = Field(
+        0.0, ge=0, le=20, description="utility of a vendor's ecosystem share (0 to 1) to a large account"
+    )
 
 
 class Enterprises(Strict):
@@ -499,6 +527,7 @@ class Enterprises(Strict):
     budget: float = Field(gt=0, description="most a size-1 enterprise spends on AI cloud, yuan/month")
     contract_months: int = Field(12, ge=1, le=120, description="contract term; choices happen only at renewal")
     weights: EnterpriseWeights = Field(default_factory=EnterpriseWeights)
+    large_accounts: LargeAccounts = Field(default_factory=LargeAccounts)
     sovereignty_need: float = Field(0.3, ge=0, le=1, description="fraction in sectors needing data sovereignty")
     sovereignty_bonus: float = Field(
         1.5, ge=0, description="utility of private deployment to those who need sovereignty"
@@ -618,6 +647,13 @@ class SupplyEvent(EventBase):
     capacity_growth_cap: float | None = Field(None, ge=-1, description="monthly GPU fleet growth at most this")
     capacity_change: float | None = Field(None, gt=-1, description="one-off fractional change in GPUs")
     gpu_hour_cost_change: float | None = Field(None, gt=-1, description="fractional change in GPU-hour cost")
+    customer_capex: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="from now on, the fraction of paying customers' expected GPU demand the vendor buys GPUs "
+        "for (vendors.<id>.customer_capex); below 1 an internal-first policy",
+    )
 
 
 class EfficiencyEvent(EventBase):
