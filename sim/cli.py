@@ -493,6 +493,12 @@ def _write_base(result, out: Console, err: Console) -> int:
         write_values(base, values)
     except KeyError as missing:
         return _fail(err, f"--write-base: {base} does not spell out {missing} (inherited values cannot be rewritten)")
+    except OSError as error:
+        from sim.report.files import reason, refused
+
+        if not refused(error):
+            raise
+        return _fail(err, f"--write-base: cannot write {base}: {reason(error)}; it is unchanged")
     _say(out, f"Wrote the best set into {base}")
     return 0
 

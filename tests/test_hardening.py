@@ -7,26 +7,34 @@ problem, no traceback, and a short message whatever the size of the input.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import in_process_client
 
 import sim
+from sim.calibrate import calibrate
 from sim.cli import main
 from sim.record.trajectories import ImplausibleRun, check_invariants
 from sim.report.colors import vendor_colors
+from sim.report.files import write_atomically
 from sim.report.folders import Identity, OutputConflict, claimed_folder
 from sim.report.outputs import save_run
+from sim.sweep import run_sweep
 from sim.whatif.analysis import whatif
 from sim.whatif.changes import Changes
 
@@ -421,3 +429,189 @@ def test_a_corrupt_ensemble_file_is_a_message_naming_it_not_a_traceback(content,
     with pytest.raises(sim.ScenarioError) as caught:
         read_ensemble(tmp_path)
     assert "ensemble.parquet" in str(caught.value)
+
+
+# --- full disks, read-only and unwritable folders (sweeps and calibrations) ----------------------
+
+FIXTURE_SWEEPS = ROOT / "tests" / "fixtures" / "sweeps"
+client = pytest.fixture(scope="module")(in_process_client)
+
+
+def ishigami_sweep(tmp_path: Path, samples: int = 16) -> Path:
+    """The Ishigami sweep, small: a model that costs nothing, so the tests time only the writes."""
+    path = tmp_path / "ishigami.yaml"
+    text = (FIXTURE_SWEEPS / "ishigami.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("samples: 1024", f"samples: {samples}"), encoding="utf-8")
+    return path
+
+
+def trade_off_calibration(tmp_path: Path) -> Path:
+    """The calibration with a known answer (sim.calibrate.known), with a small search."""
+    spec = {
+        "name": "trade_off",
+        "model": "trade_off",
+        "parameters": {name: {"low": 0.0, "high": 1.0} for name in ("x1", "x2", "x3")},
+        "targets": {"values": {"total": {"value": 1.0, "tolerance": 0.05}, "first": {"value": 0.3, "tolerance": 0.1}}},
+        "search": {"initial": 16, "budget": 8, "batch": 8},
+        "ensemble": {"rounds": 1, "per_round": 16},
+    }
+    path = tmp_path / "trade_off.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def refuse(code: int, when: Callable[[Path], bool]) -> Callable[..., None]:
+    """A stand-in for a write function that fails with `code` when writing to a path `when` picks.
+
+    It writes a few bytes first, as a disk that fills midway does, so the test also shows the
+    partial file is removed.
+    """
+
+    def write(table, where, *args, **kwargs) -> None:
+        if when(Path(where)):
+            Path(where).write_bytes(b"PAR1 partial")
+            raise OSError(code, os.strerror(code))
+        return WRITE_TABLE(table, where, *args, **kwargs)
+
+    return write
+
+
+WRITE_TABLE = pq.write_table
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary files and folders a write left behind."""
+    return [p for p in folder.parent.rglob(".*") if p.name.endswith((".part", ".lock")) or "staging" in p.name]
+
+
+def assert_one_line(message: str, *phrases: str) -> None:
+    assert message.count("\n") <= 1 and message.strip(), repr(message)
+    assert "Traceback" not in message
+    for phrase in phrases:
+        assert phrase in message, f"expected {phrase!r} in {message!r}"
+
+
+def permissions_enforced() -> bool:
+    """Whether this process is refused a folder it may not write (root, with its usual powers, is not)."""
+    if os.geteuid() != 0:
+        return True
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o555)
+        try:
+            Path(folder, "probe").touch()
+        except PermissionError:
+            return True
+        finally:
+            os.chmod(folder, 0o755)
+    return False
+
+
+IGNORES_PERMISSIONS = pytest.mark.skipif(
+    not permissions_enforced(), reason="this user writes in folders whatever their permissions (root)"
+)
+
+
+def test_a_sweep_whose_disk_fills_while_storing_runs_keeps_the_runs_stored_and_resumes(client, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    batches = iter(range(1000))
+    monkeypatch.setattr(
+        "sim.sweep.store.pq.write_table",
+        refuse(errno.ENOSPC, lambda p: ".out.parquet." in p.name and next(batches) >= 2),
+    )
+    with pytest.raises(OutputConflict) as caught:
+        run_sweep(ishigami_sweep(tmp_path), out, client=client, progress=False, batch_size=8)
+    assert_one_line(str(caught.value), "No space left on device", ".out.parquet", "are kept", "run the same command")
+    assert len(list((out / "runs").glob("*.out.parquet"))) == 2
+    assert not (out / "results.parquet").exists() and not leftovers(out)
+    monkeypatch.undo()
+    done = run_sweep(ishigami_sweep(tmp_path), out, client=client, progress=False, batch_size=8)
+    assert done.reused == 16 and done.complete
+
+
+def test_a_sweep_whose_disk_fills_while_compacting_keeps_the_previous_results(client, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run_sweep(ishigami_sweep(tmp_path), out, client=client, progress=False)
+    before = (out / "results.parquet").read_bytes()
+
+    def full(*args, **kwargs) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("sim.sweep.store._write_blocks", full)
+    with pytest.raises(OutputConflict, match=r"cannot write .*results\.parquet: No space left on device; runs"):
+        run_sweep(ishigami_sweep(tmp_path), out, client=client, progress=False)
+    assert (out / "results.parquet").read_bytes() == before and not leftovers(out)
+
+
+def test_sim_sweep_on_a_read_only_file_system_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr("sim.report.files.tempfile.mkstemp", read_only)
+    out = tmp_path / "out"
+    outcome = sim_cli(capsys, "sweep", ishigami_sweep(tmp_path), "--out", out, "--quiet")
+    assert_refused(outcome, "Read-only file system", str(out / "sweep.yaml"))
+    assert_one_line(outcome.err)
+
+
+def test_sim_calibrate_whose_disk_fills_at_the_report_keeps_its_runs_and_resumes(capsys, client, tmp_path, monkeypatch):
+    path, out = trade_off_calibration(tmp_path), tmp_path / "out"
+
+    def half_written(temporary: Path) -> None:
+        temporary.write_text("# Calibration", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(
+        "sim.report.calibration_report.write_text", lambda where, text: write_atomically(where, half_written)
+    )
+    with pytest.raises(OutputConflict) as caught:
+        calibrate(path, out, client=client, progress=False)
+    assert_one_line(str(caught.value), str(out / "fit.md"), "No space left on device", "are kept")
+    assert not (out / "fit.md").exists() and not leftovers(out)
+    assert json.loads((out / "calibration.json").read_text())["status"]["state"] == "running"
+    monkeypatch.undo()
+    done = calibrate(path, out, client=client, progress=False)
+    assert done.record["status"]["runs_executed"] == 0 and (out / "fit.md").is_file()
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_sim_calibrate_refused_its_first_write_is_one_line_and_exit_2(code, capsys, tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr("sim.report.files.tempfile.mkstemp", refused)
+    out = tmp_path / "out"
+    outcome = sim_cli(capsys, "calibrate", trade_off_calibration(tmp_path), "--out", out, "--quiet")
+    assert_refused(outcome, os.strerror(code), str(out / "calibration.yaml"))
+    assert_one_line(outcome.err)
+    assert not leftovers(out)
+
+
+@IGNORES_PERMISSIONS
+@pytest.mark.parametrize("command", ["calibrate", "sweep"])
+def test_an_out_folder_in_a_folder_that_may_not_be_written_is_refused(command, capsys, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    inputs = {"calibrate": trade_off_calibration, "sweep": ishigami_sweep}[command](tmp_path)
+    locked.chmod(0o555)
+    try:
+        outcome = sim_cli(capsys, command, inputs, "--out", locked / "out", "--quiet")
+        assert_refused(outcome, str(locked), "Permission denied", "nothing was written")
+        assert_one_line(outcome.err)
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+@IGNORES_PERMISSIONS
+def test_a_sweep_folder_made_read_only_keeps_its_runs(client, capsys, tmp_path):
+    out = tmp_path / "out"
+    run_sweep(ishigami_sweep(tmp_path), out, client=client, progress=False)
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    out.chmod(0o555)
+    try:
+        with pytest.raises(OutputConflict, match="Permission denied") as caught:
+            run_sweep(ishigami_sweep(tmp_path, samples=32), out, client=client, progress=False)
+        assert_one_line(str(caught.value), str(out))
+        assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    finally:
+        out.chmod(0o755)

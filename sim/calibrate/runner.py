@@ -29,8 +29,9 @@ from sim.calibrate.search import SET, Evaluator, ensemble, search
 from sim.calibrate.spec import Calibration, load_calibration
 from sim.provenance import versions
 from sim.report.files import write_atomically, write_json, write_text
+from sim.report.folders import folder_lock, kept_if_refused
 from sim.report.outputs import OutputConflict
-from sim.sweep.runner import connect
+from sim.sweep.runner import connect, kept_in_store
 from sim.sweep.store import RunStore, json_safe
 
 if TYPE_CHECKING:
@@ -75,7 +76,20 @@ def calibrate(
     if not isinstance(calibration, Calibration):
         calibration = load_calibration(calibration, until)
     folder = Path(out) if out is not None else Path("runs") / calibration.name
-    check_folder(folder, calibration, force)
+    with folder_lock(folder), kept_if_refused(folder, kept_in_store(folder / "runs")):
+        check_folder(folder, calibration, force)
+        return _calibrate_locked(calibration, folder, workers, scheduler, client, progress)
+
+
+def _calibrate_locked(
+    calibration: Calibration,
+    folder: Path,
+    workers: int | None,
+    scheduler: str | None,
+    client: Client | None,
+    progress: bool,
+) -> CalibrationResult:
+    """The calibration itself, while this process holds the folder's lock."""
     started = _now()
     write_text(folder / "calibration.yaml", calibration.text)
     write_json(folder / RECORD, record(calibration, {"state": "running", "started": started}))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from sim.report.files import reason, refused
+
 T = TypeVar("T")
 MAX_NAME_BYTES = 255
 STAGING = "staging"
@@ -68,8 +70,8 @@ class Claim:
             _retarget(written, staging, self.folder)
             _install(staging, self.folder)
         except OSError as error:
-            reason = error.strerror or str(error)
-            raise OutputConflict(f"cannot write {self.folder}: {reason}; what it held before is unchanged") from None
+            why = reason(error)
+            raise OutputConflict(f"cannot write {self.folder}: {why}; what it held before is unchanged") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return written
@@ -114,10 +116,29 @@ def folder_lock(folder: Path) -> Iterator[Path]:
     try:
         if folder.is_dir():
             for part in folder.rglob(".*.part"):
-                part.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a folder no longer writable: its writes will say so
+                    part.unlink(missing_ok=True)
         yield folder
     finally:
         _unlock(folder, lock)
+
+
+@contextlib.contextmanager
+def kept_if_refused(folder: Path, kept: str) -> Iterator[None]:
+    """For folders written in place (a sweep's, a calibration's), which cannot be swapped whole.
+
+    Each of their files is written whole or not at all (sim.report.files), so when the file
+    system refuses a write (full, read-only, not permitted) what the folder holds is still
+    sound. The refusal ends as an OutputConflict, one line: the file that could not be
+    written, the system's reason, and `kept`, what the folder still holds and how to go on.
+    """
+    try:
+        yield
+    except OSError as error:
+        if not refused(error):
+            raise
+        where = error.filename or folder
+        raise OutputConflict(f"cannot write {where}: {reason(error)}; {kept}") from None
 
 
 def _target(folder: Path) -> Path:
@@ -173,7 +194,9 @@ def _lock(folder: Path) -> int:
     try:
         handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as error:
-        raise OutputConflict(f"cannot write in {folder.parent}: {error.strerror}; choose another --out") from None
+        raise OutputConflict(
+            f"cannot write in {folder.parent}: {reason(error)}; nothing was written: choose another --out"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if not _same_file(handle, path):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from sim.report.files import write_json
-from sim.report.folders import folder_lock
+from sim.report.folders import folder_lock, kept_if_refused
 from sim.scenario.loading import Problem, ScenarioError
 from sim.sweep.models import Job, RunRecord, evaluate_batch
 from sim.sweep.plan import Plan, PlannedRun, Work, make_plan
@@ -83,9 +83,18 @@ def run_sweep(
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep, overrides)
     folder = Path(out) if out is not None else Path("runs") / sweep.name
-    with folder_lock(folder):
+    with folder_lock(folder), kept_if_refused(folder, kept_in_store(folder / "runs")):
         check_folder(folder, sweep.name, replace=force)
         return _run_locked(sweep, folder, workers, scheduler, client, batch_size, progress)
+
+
+def kept_in_store(runs: Path) -> str:
+    """What a sweep or calibration stopped by a refused write keeps, and how to go on from it."""
+    return (
+        f"runs stored in {runs} before it are kept, each whole, and files written earlier are unchanged; "
+        "free space or make the folder writable (or choose another --out), then run the same command "
+        "again: stored runs are reused"
+    )
 
 
 def _run_locked(
