@@ -308,7 +308,7 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     if not args.targets.exists():
         return _fail(err, f"{args.targets}: targets file not found")
-    targets = load_targets(args.targets)
+    targets = load_targets(args.targets, list(scenario.vendors))
     all_passed = True
     for seed in args.seeds or [scenario.seed]:
         began = time.perf_counter()

@@ -8,6 +8,7 @@ problem, no traceback, and a short message whatever the size of the input.
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import os
 import signal
@@ -615,3 +616,99 @@ def test_a_sweep_folder_made_read_only_keeps_its_runs(client, capsys, tmp_path):
         assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     finally:
         out.chmod(0o755)
+
+
+# --- late failures: figures the model cannot produce are refused before any run ------------------
+
+TARGET = {"id": "token_share_h1_2025", "period": ["2025-01", "2025-06"], "values": {"volcano": 0.49}, "tolerance": 0.05}
+UNMEASURABLE = {
+    # name: (changes to TARGET or a whole target, field, phrase of what was expected)
+    "a vendor the scenario lacks": ({"values": {"bytedance": 0.49}}, "values.bytedance", "its vendors: volcano"),
+    "a period that is not two months": ({"period": ["2025-01"]}, "period", "[first month, last month]"),
+    "no period": ({"period": None}, "period", "YYYY-MM"),
+    "a figure that is not a number": ({"values": {"volcano": "half"}}, "values.volcano", "a finite number"),
+    "a tolerance that is not a number": ({"tolerance": "small"}, "tolerance", "a positive number"),
+    "a revenue period it does not have": (
+        {"id": "ai_cloud_market_revenue", "values": {"year_2023": 1.0e10}},
+        "values.year_2023",
+        "one or more of year_2024, h1_2025",
+    ),
+    "a key it does not read": (
+        {
+            "id": "external_api_tokens_2024",
+            "period": ["2024-01", "2024-12"],
+            "values": {"total": 3.0e11},
+            "tolerance": "within a factor of 1.5",
+        },
+        "values.total",
+        "expected total_per_day",
+    ),
+    "a factor that is a number": (
+        {
+            "id": "external_api_tokens_2024",
+            "period": ["2024-01", "2024-12"],
+            "values": {"total_per_day": 3.0e11},
+            "tolerance": 1.5,
+        },
+        "tolerance",
+        "within a factor of X",
+    ),
+    "a month that is not one": (
+        {"id": "volcano_headline_path", "values": {"2024-13": 4.0e12}, "tolerance": "within a factor of 1.5"},
+        "values.2024-13",
+        "a month YYYY-MM",
+    ),
+}
+
+
+def targets_file(tmp_path: Path, change: dict) -> Path:
+    target = {**TARGET, **change} if "id" not in change else change
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": [{k: v for k, v in target.items() if v is not None}]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", list(UNMEASURABLE))
+def test_a_calibration_fitting_a_figure_the_model_cannot_measure_is_refused_before_any_run(name, capsys, tmp_path):
+    change, field, phrase = UNMEASURABLE[name]
+    targets = targets_file(tmp_path, change)
+    spec = {
+        "base": str(BASELINE),
+        "targets": {"file": str(targets)},
+        "parameters": {"developers.usage_growth": {"low": 0.0, "high": 0.2}},
+    }
+    path = tmp_path / "calibration.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    outcome = sim_cli(capsys, "calibrate", path, "--out", tmp_path / "out", "--quiet")
+    assert_refused(outcome, str(targets), field, phrase)
+    assert_one_line(outcome.err)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", list(UNMEASURABLE))
+def test_sim_targets_refuses_a_figure_it_cannot_measure_before_running(name, capsys, tmp_path, monkeypatch):
+    change, field, phrase = UNMEASURABLE[name]
+    monkeypatch.setattr(importlib.import_module("sim.run"), "run", lambda *a, **k: pytest.fail("the scenario ran"))
+    outcome = sim_cli(capsys, "targets", BASELINE, "--targets", targets_file(tmp_path, change), *FAST)
+    assert_refused(outcome, field, phrase)
+    assert_one_line(outcome.err)
+
+
+def test_a_test_function_calibration_naming_an_output_it_does_not_give_is_refused(capsys, tmp_path):
+    path = trade_off_calibration(tmp_path)
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["targets"]["values"]["totl"] = spec["targets"]["values"].pop("total")
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    outcome = sim_cli(capsys, "calibrate", path, "--out", tmp_path / "out", "--quiet")
+    assert_refused(outcome, str(path), "targets.values.totl", "no output 'totl'", "its outputs: total, first")
+    assert_one_line(outcome.err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_target_id_says_what_it_must_hold_and_the_shipped_files_hold_it():
+    from sim.report.targets import MOMENTS, SHAPES, load_targets
+
+    assert SHAPES.keys() == MOMENTS.keys()
+    vendors = list(sim.load_scenario(BASELINE).vendors)
+    for name in ("targets.yaml", "checks.yaml"):
+        assert load_targets(ROOT / "data" / name, vendors)

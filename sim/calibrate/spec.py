@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.report.targets import MOMENTS, load_targets, target_span
+from sim.report.targets import MOMENTS, load_targets, target_problem, target_span
 from sim.scenario.calendar import month_index, parse_month
 from sim.scenario.loading import (
     FileFields,
@@ -202,6 +202,7 @@ def load_calibration(path: str | Path, until: str | None = None) -> Calibration:
         base, targets_file, also_file = None, None, None
         parameters = [_function_parameter(name, p, model, at) for name, p in spec.parameters.items()]
         targets = _inline_targets(spec, at)
+        _check_outputs(model, parameters, targets, spec.seeds[0], at)
     _check_weights(spec, targets, at)
     calibration = Calibration(path, text, spec, model, base, parameters, targets, targets_file, until, lines, also_file)
     _check_something_is_fitted(calibration, at)
@@ -337,7 +338,9 @@ def _market_targets(
             raise at.error(("targets", "use", str(i)), f"{file} has no target {target_id!r} (ids: {', '.join(known)})")
         if target_id not in MOMENTS:
             raise at.error(("targets", "use", str(i)), f"no moment is defined for target {target_id!r}")
-        _check_inside(known[target_id], base, ("targets", "use", str(i)), at)
+        loc = ("targets", "use", str(i)) if spec.targets.use else ("targets", "file")
+        _check_measurable(known[target_id], file, base, loc, at)
+        _check_inside(known[target_id], base, loc, at)
     return file, [known[t] for t in chosen]
 
 
@@ -352,10 +355,11 @@ def _also_targets(
         raise at.error(("targets", "also"), f"file not found: {file}")
     entries = load_targets(file)
     taken = {t["id"] for t in chosen}
-    for i, target in enumerate(entries):
+    for target in entries:
         if target["id"] in taken:
             raise at.error(("targets", "also"), f"{file}: target {target['id']!r} is also in the first targets file")
-        _check_inside(target, base, ("targets", "also", str(i)), at)
+        _check_measurable(target, file, base, ("targets", "also"), at)
+        _check_inside(target, base, ("targets", "also"), at)
     return file, entries
 
 
@@ -364,6 +368,19 @@ def _read_targets(file: Path, at: FileFields) -> list[dict[str, Any]]:
     if not file.is_file():
         raise at.error(("targets", "file"), f"file not found: {file}")
     return load_targets(file)
+
+
+def _check_measurable(target: dict[str, Any], file: Path, base: Scenario, loc: tuple[str, ...], at: FileFields) -> None:
+    """The vendors a fitted target names, or its moments read, must be the base scenario's.
+
+    Checked here, before any run, because every run would otherwise fail measuring it and the
+    calibration would end with nothing fitted. (The rest of a target's shape is checked as the
+    targets file is read.)
+    """
+    found = target_problem(target, list(base.vendors))
+    if found is not None:
+        where, message = found
+        raise at.error(loc, f"{file}: target {target['id']!r}: {where}: {message}")
 
 
 def _check_inside(target: dict[str, Any], base: Scenario, loc: tuple[str, ...], at: FileFields) -> None:
@@ -383,6 +400,26 @@ def _inline_targets(spec: CalibrationSpec, at: FileFields) -> list[dict[str, Any
     if not spec.targets.values:
         raise at.error(("targets", "values"), "required: the test function's outputs to fit, with tolerances")
     return [{"id": name, **target.model_dump()} for name, target in spec.targets.values.items()]
+
+
+def _check_outputs(
+    model: Model, parameters: list[Parameter], targets: list[dict[str, Any]], seed: int, at: FileFields
+) -> None:
+    """Each inline figure must be an output the test function gives, asked once before any run.
+
+    A name it does not give would fail every run and leave nothing fitted. The function is
+    called at the middle of every range; if it raises there, its outputs are not known and
+    the runs report it instead.
+    """
+    middle = {p.name: p.spec.value(0.5) for p in parameters}
+    try:
+        outputs = list(dict.fromkeys(model.evaluate(model.prepare(None, middle), seed, None).outcomes.outcome))
+    except Exception:  # the function's own failure, whatever it is, is the runs' to report
+        return
+    for target in targets:
+        if target["id"] not in outputs:
+            message = f"model {model.name!r} gives no output {target['id']!r}; its outputs: {', '.join(outputs)}"
+            raise at.error(("targets", "values", target["id"]), message)
 
 
 def _check_weights(spec: CalibrationSpec, targets: list[dict[str, Any]], at: FileFields) -> None:

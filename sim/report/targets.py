@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sim.run import RunResult
-from sim.scenario.calendar import month_at, month_index
-from sim.scenario.loading import Problem, ScenarioError, read_yaml_mapping
+from sim.scenario.calendar import month_at, month_index, parse_month
+from sim.scenario.loading import Problem, ScenarioError, quoted, read_yaml_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,8 +129,13 @@ def _public_text(moment: Moment) -> str:
     }[moment.rule]
 
 
-def load_targets(path: str | Path) -> list[dict[str, Any]]:
-    """The targets of a targets file, each a mapping with a known `id`; a ScenarioError otherwise."""
+def load_targets(path: str | Path, vendors: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """The targets of a targets file, each a mapping with a known `id` holding what its moments
+    read (see SHAPES); a ScenarioError naming the file, line and field otherwise.
+
+    With `vendors`, every target must also be measurable on a scenario with these vendors
+    (`sim targets` measures them all; a calibration checks only those it fits).
+    """
     path = Path(path)
     _, data, lines = read_yaml_mapping(path, "targets")
     targets = data.get("targets")
@@ -139,7 +145,160 @@ def load_targets(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(target.get("id"), str) or target["id"] not in MOMENTS:
             message = f"unknown target id {target.get('id')!r}; expected one of: {', '.join(MOMENTS)}"
             raise ScenarioError([Problem(str(path), f"targets.{i}.id", message, lines.get(("targets", str(i))))])
+        found = target_problem(target, vendors)
+        if found is not None:
+            where, message = found
+            at = ("targets", str(i))
+            line = lines.get((*at, *where.split(".", 1))) or lines.get((*at, where.split(".")[0])) or lines.get(at)
+            raise ScenarioError([Problem(str(path), f"targets.{i}.{where}", f"{target['id']}: {message}", line)])
     return targets
+
+
+# --- what each target must hold ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a target of one id must hold for its moments to be measured, checked when it is read.
+
+    The moments read `values` by key, `period` and `tolerance` as written, and some vendors by
+    id. A file that does not hold them would pass validation and fail in every run of a
+    calibration (or at the end of `sim targets`), so it is refused up front instead, naming the
+    field and what was expected.
+    """
+
+    values: Literal["vendors", "months"] | tuple[str, ...] | None  # what `values` is keyed by (None: no values)
+    required: tuple[str, ...] = ()  # keys of `values` that must all be there (else: at least one)
+    period: bool = False  # a `period: [YYYY-MM, YYYY-MM]`
+    tolerance: Literal["number", "factor"] | None = None  # a positive number, or "within a factor of X"
+    vendors: tuple[str, ...] = ()  # vendors the moments read whatever the values say
+
+
+PERIOD_SHARES = Shape("vendors", period=True, tolerance="number")
+DAILY_LEVEL = Shape(("total_per_day",), required=("total_per_day",), period=True, tolerance="factor")
+HEADLINE_MONTHS_SHAPE = Shape("months", tolerance="factor", vendors=("volcano",))
+SHAPES: dict[str, Shape] = {
+    "token_share_h1_2025": PERIOD_SHARES,
+    "revenue_share_alibaba_2025q1": PERIOD_SHARES,
+    "metric_divergence_2025": Shape(None, period=True, vendors=("volcano", "alibaba")),
+    "volcano_headline_growth": Shape(("ratio",), required=("ratio",), vendors=("volcano",)),
+    "price_war_followers": Shape(None, period=True, vendors=("alibaba", "baidu", "tencent")),
+    "external_api_tokens_h1_2025": DAILY_LEVEL,
+    "external_api_tokens_2024": DAILY_LEVEL,
+    "ai_cloud_revenue_share_h1_2025": PERIOD_SHARES,
+    "ai_cloud_market_revenue": Shape(tuple(REVENUE_PERIODS)),
+    "ai_cloud_market_growth": Shape(("ratio",), required=("ratio",), tolerance="number"),
+    "alibaba_ai_revenue_growth": Shape(("ratio_at_least",), required=("ratio_at_least",), vendors=("alibaba",)),
+    "volcano_headline_tokens": Shape(
+        (*HEADLINE_MONTHS, "ratio"), required=(*HEADLINE_MONTHS, "ratio"), vendors=("volcano",)
+    ),
+    "token_share_2024": PERIOD_SHARES,
+    "volcano_headline_tokens_by_month": HEADLINE_MONTHS_SHAPE,
+    "volcano_headline_path": HEADLINE_MONTHS_SHAPE,
+    "ai_cloud_revenue_ranking_h1_2025": Shape(None, vendors=("alibaba", "volcano")),
+    "enterprise_tokens_2025": Shape(tuple(HALF_YEARS), tolerance="factor"),
+    "private_deployment_revenue": Shape(tuple(REVENUE_PERIODS), tolerance="factor"),
+    "national_daily_tokens": Shape("months", tolerance="number"),
+}
+
+
+def target_problem(target: dict[str, Any], vendors: Collection[str] | None = None) -> tuple[str, str] | None:
+    """The first thing a target of a known id lacks for its moments, as (field, what was expected).
+
+    With `vendors` (a scenario's vendor ids), the vendors the target names or its moments read
+    must be among them; without, only the file's own shape is checked.
+    """
+    shape = SHAPES[target["id"]]
+    if shape.period:
+        period = target.get("period")
+        if not (isinstance(period, list | tuple) and len(period) == 2 and all(_is_month(m) for m in period)):
+            return "period", f"expected [first month, last month] as YYYY-MM, got {_short(period)}"
+    if shape.tolerance is not None:
+        found = _tolerance_problem(target.get("tolerance"), shape.tolerance)
+        if found is not None:
+            return "tolerance", found
+    if shape.values is not None:
+        found = _values_problem(target.get("values"), shape, vendors)
+        if found is not None:
+            return found
+    if vendors is not None:
+        lacking = [vendor for vendor in shape.vendors if vendor not in vendors]
+        if lacking:
+            return (
+                "id",
+                f"its moments read vendor {lacking[0]!r}, which the scenario lacks (its vendors: {', '.join(vendors)})",
+            )
+    return None
+
+
+def _values_problem(values: Any, shape: Shape, vendors: Collection[str] | None) -> tuple[str, str] | None:
+    if not isinstance(values, dict) or not values:
+        return "values", f"expected a mapping of {_keys_wanted(shape)} to figures, got {_short(values)}"
+    for key, value in values.items():
+        name = str(key)
+        if shape.values == "months":
+            if not _is_month(name):
+                return f"values.{key}", "expected a month YYYY-MM as the key"
+        elif shape.values == "vendors":
+            if vendors is not None and name not in vendors:
+                return f"values.{key}", f"not a vendor of the scenario (its vendors: {', '.join(vendors)})"
+        elif name not in shape.values:
+            return f"values.{key}", f"not a figure this target has; expected {_keys_wanted(shape)}"
+        if _finite(value) is None:
+            return f"values.{key}", f"expected a finite number, got {_short(value)}"
+    missing = [key for key in shape.required if key not in values]
+    if missing:
+        return "values", f"missing {', '.join(missing)}; expected {_keys_wanted(shape)}"
+    return None
+
+
+def _keys_wanted(shape: Shape) -> str:
+    if shape.values == "months":
+        return "months (YYYY-MM)"
+    if shape.values == "vendors":
+        return "vendor ids"
+    assert shape.values is not None
+    wanted = " and ".join(shape.values) if shape.required else "one or more of " + ", ".join(shape.values)
+    return wanted
+
+
+def _tolerance_problem(tolerance: Any, kind: str) -> str | None:
+    if kind == "factor":
+        try:
+            factor = _factor({"tolerance": tolerance})
+        except (IndexError, ValueError):
+            factor = math.nan
+        if not (math.isfinite(factor) and factor > 1):
+            return f"expected 'within a factor of X' with X above 1, got {_short(tolerance)}"
+        return None
+    number = _finite(tolerance)
+    if number is None or number <= 0:
+        return f"expected a positive number, got {_short(tolerance)}"
+    return None
+
+
+def _finite(value: Any) -> float | None:
+    """A finite number, also as YAML 1.1 leaves some (20.83e9 is read as text); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _is_month(value: Any) -> bool:
+    try:
+        parse_month(str(value)[:40])
+    except ValueError:
+        return False
+    return True
+
+
+def _short(value: Any) -> str:
+    """A value as it may be quoted in a one-line message, whatever it holds."""
+    return quoted(value, 60)
 
 
 # --- where each target's data lies ----------------------------------------------------------------

@@ -53,6 +53,34 @@ def _capped(text: str) -> str:
     return f"{text[:MAX_QUOTED_CHARS]}... ({len(text) - MAX_QUOTED_CHARS:,} more characters)"
 
 
+def quoted(value: Any, limit: int = MAX_QUOTED_CHARS) -> str:
+    """A value as a message quotes it, whatever it holds: its repr on one line, cut to `limit`.
+
+    repr itself can fail on what a YAML file holds (an integer past Python's 4,300-digit limit
+    raises ValueError, even inside a list) and can be long; a message about a value must never
+    fail or spill over lines because of the value.
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        text = _described(value)
+    except Exception:  # a value whose repr raises anything at all still gets a message
+        text = f"<{type(value).__name__}>"
+    text = _printable_text(text).replace("\n", "\\n").replace("\r", "\\r")
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def _described(value: Any) -> str:
+    """Words for a value whose repr fails: a huge integer by its size, a container by its length."""
+    if isinstance(value, int):
+        return f"<an integer of about {max(1, round(value.bit_length() * 0.30103)):,} digits>"
+    if isinstance(value, dict | list | tuple | set):
+        return f"<a {type(value).__name__} of {len(value)} items holding a huge integer>"
+    return f"<{type(value).__name__}>"
+
+
 @dataclass
 class ScenarioError(Exception):
     """A scenario that cannot be used; carries every problem found, not just the first."""
