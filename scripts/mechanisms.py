@@ -33,6 +33,7 @@ def cases(base: sim.Scenario) -> dict[str, list[str] | Path]:
         for field in ("incumbency=0.2", "trust=0.6", "integration=0.6", "allocation=[first_party, iaas, api]")
     ]
     no_ties = [f"labs.{lab}.investors=[]" for lab in labs]
+    internal_first = next(i for i, event in enumerate(base.events) if event.id == "tencent_internal_first")
     return {
         "baseline": [],
         "equal incumbency, trust, integration and allocation; no equity ties": equal_offers + no_ties,
@@ -43,6 +44,9 @@ def cases(base: sim.Scenario) -> dict[str, list[str] | Path]:
         ],
         "no ByteDance apps (Volcano's first-party demand off)": ["vendors.volcano.first_party.users=0"],
         "no ecosystem gravity": ["developers.ecosystem_weight=0"],
+        "no large-account channel": ["enterprises.large_accounts.volume_weight=0"],
+        "no domestic-procurement rule for sovereignty buyers": ["enterprises.weights.domestic_chips=0"],
+        "Tencent without its internal-first GPU policy": [f"events.{internal_first}.customer_capex=1"],
         "Qwen without open weights": ["families.qwen.open_weights=false"],
         "no price war (scenarios/no_price_war.yaml)": ROOT / "scenarios" / "no_price_war.yaml",
     }
@@ -62,8 +66,8 @@ def main() -> None:
     size = [f"agents.developers={args.developers}", f"agents.enterprises={args.enterprises}"]
     base = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", size)
     print("| switched off | leader gap | token leader | revenue leader | Volcano tokens / revenue", end=" ")
-    print("| Alibaba tokens / revenue |")
-    print("|---|---:|---|---|---:|---:|")
+    print("| Alibaba tokens / revenue | Huawei / Tencent revenue |")
+    print("|---|---:|---|---|---:|---:|---:|")
     for name, change in cases(base).items():
         scenario = sim.load_scenario(change, size) if isinstance(change, Path) else sim.override(base, *change)
         runs = [sim.run(scenario, seed=seed) for seed in args.seeds]
@@ -71,11 +75,12 @@ def main() -> None:
         tokens = np.mean([shares(run, "api_tokens_per_day") for run in runs], axis=0)
         revenue = np.mean([shares(run, "revenue") for run in runs], axis=0)
         ids = list(scenario.vendors)
-        v, a = ids.index("volcano"), ids.index("alibaba")
+        v, a, h, t = (ids.index(vendor) for vendor in ("volcano", "alibaba", "huawei", "tencent"))
         volcano = f"{100 * tokens[v]:.0f} % / {100 * revenue[v]:.0f} %"
         alibaba = f"{100 * tokens[a]:.0f} % / {100 * revenue[a]:.0f} %"
         leaders = f"{ids[int(tokens.argmax())]} | {ids[int(revenue.argmax())]}"
-        print(f"| {name} | {gap:.2f} | {leaders} | {volcano} | {alibaba} |")
+        others = f"{100 * revenue[h]:.0f} % / {100 * revenue[t]:.0f} %"
+        print(f"| {name} | {gap:.2f} | {leaders} | {volcano} | {alibaba} | {others} |")
 
 
 if __name__ == "__main__":
