@@ -712,3 +712,43 @@ def test_every_target_id_says_what_it_must_hold_and_the_shipped_files_hold_it():
     vendors = list(sim.load_scenario(BASELINE).vendors)
     for name in ("targets.yaml", "checks.yaml"):
         assert load_targets(ROOT / "data" / name, vendors)
+
+
+# --- values that broke the error path itself ------------------------------------------------------
+
+HOSTILE = {
+    # name: (what follows `extends` in the file, line, phrase)
+    "an integer of 4,300 digits": (f"months: {'9' * 4300}\n", 2, "less than or equal to 600"),
+    "a list where a tag is expected": (
+        "add_events:\n  - {type: [1], vendor: others, date: 2025-01}\n",
+        3,
+        "does not match any of the expected tags",
+    ),
+    "nested lists with NaN": ("name: [[1, {a: .nan}], [[[]]]]\n", 2, "valid string"),
+    "a key holding a line break": ('developers:\n  "a\\nb": 1\n', 3, "developers.a\\nb: unknown field"),
+    "binary data": ("name: !!binary aGVsbG8=\n", 2, "valid string"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_value_gets_a_one_line_message(name, capsys, tmp_path):
+    text, line, phrase = HOSTILE[name]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"extends: {BASELINE}\n{text}", encoding="utf-8")
+    outcome = sim_cli(capsys, "validate", path)
+    assert_refused(outcome, f"{path}:{line}:" if line else str(path), phrase)
+    assert_one_line(outcome.err)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [np.random.default_rng(1).bytes(3000), b"name: a\x00b\nmodel: [\n", b"\xef\xbb\xbfname: \x85\x1c\n"],
+    ids=["random", "NUL", "line separators"],
+)
+def test_a_binary_calibration_file_gets_a_one_line_message(content, capsys, tmp_path):
+    path = tmp_path / "calibration.yaml"
+    path.write_bytes(content)
+    outcome = sim_cli(capsys, "calibrate", path, "--out", tmp_path / "out", "--quiet")
+    assert_refused(outcome, str(path))
+    assert_one_line(outcome.err)
+    assert not (tmp_path / "out").exists()

@@ -143,7 +143,7 @@ def load_targets(path: str | Path, vendors: Collection[str] | None = None) -> li
         raise ScenarioError([Problem(str(path), "targets", "expected a list of targets", lines.get(("targets",)))])
     for i, target in enumerate(targets):
         if not isinstance(target.get("id"), str) or target["id"] not in MOMENTS:
-            message = f"unknown target id {target.get('id')!r}; expected one of: {', '.join(MOMENTS)}"
+            message = f"unknown target id {quoted(target.get('id'))}; expected one of: {', '.join(MOMENTS)}"
             raise ScenarioError([Problem(str(path), f"targets.{i}.id", message, lines.get(("targets", str(i))))])
         found = target_problem(target, vendors)
         if found is not None:

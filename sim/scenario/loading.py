@@ -42,12 +42,13 @@ MAX_QUOTED_CHARS = 200
 
 
 def _capped(text: str) -> str:
-    """Text safe to print, and short: a message never echoes a whole input back.
+    """Text safe to print, on one line, and short: a message never echoes a whole input back.
 
     Lone surrogates (undecodable bytes of a path or argument) are shown escaped, since a
-    terminal cannot print them.
+    terminal cannot print them, and so are line breaks (a key or a path may hold one): each
+    problem is one line, which scripts and readers rely on.
     """
-    text = _printable_text(text)
+    text = _one_line(_printable_text(str(text)))
     if len(text) <= MAX_QUOTED_CHARS:
         return text
     return f"{text[:MAX_QUOTED_CHARS]}... ({len(text) - MAX_QUOTED_CHARS:,} more characters)"
@@ -66,10 +67,18 @@ def quoted(value: Any, limit: int = MAX_QUOTED_CHARS) -> str:
         text = _described(value)
     except Exception:  # a value whose repr raises anything at all still gets a message
         text = f"<{type(value).__name__}>"
-    text = _printable_text(text).replace("\n", "\\n").replace("\r", "\\r")
+    text = _one_line(_printable_text(text))
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+# Every character str.splitlines breaks a line at, shown escaped instead
+_LINE_BREAKS = {code: repr(chr(code))[1:-1] for code in (10, 11, 12, 13, 28, 29, 30, 0x85, 0x2028, 0x2029)}
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
 
 
 def _described(value: Any) -> str:
@@ -236,7 +245,7 @@ def _read_chain(path: Path) -> list[_Layer]:
 def _parent_path(layer: _Layer) -> Path | None:
     parent = layer.data.get("extends")
     if parent is not None and not isinstance(parent, str):
-        raise _extends_problem(layer, f"expected a file path (got {parent!r})")
+        raise _extends_problem(layer, f"expected a file path (got {quoted(parent)})")
     if parent and (reason := check_path_text(parent)):
         raise _extends_problem(layer, f"{reason}: {parent!r}")
     return layer.path.parent / parent if parent else None
@@ -330,7 +339,7 @@ def _directive(layer: _Layer, value: Any, name: str, what: str, item_type: type)
     if isinstance(value, list) and all(isinstance(item, item_type) for item in value):
         return value
     line = layer.lines.get((name,))
-    raise ScenarioError([Problem(str(layer.path), name, f"expected a list of {what} (got {value!r})", line)])
+    raise ScenarioError([Problem(str(layer.path), name, f"expected a list of {what} (got {quoted(value)})", line)])
 
 
 def _kept_events(events: list, dropped: list[str], layer: _Layer) -> list[int]:
@@ -363,7 +372,17 @@ def _validate(data: dict[str, Any], sources: _Sources, set_paths: list[tuple[str
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([_problem(err, data, sources, set_paths) for err in exc.errors()]) from None
+        raise ScenarioError([_placed(err, data, sources, set_paths) for err in exc.errors()]) from None
+
+
+def _placed(err: dict, data: dict, sources: _Sources, set_paths: list[tuple[str, ...]]) -> Problem:
+    """The problem at its file, line and field; if placing it fails on what the file holds,
+    the problem as pydantic words it, in the top file, so the message itself never fails."""
+    try:
+        return _problem(err, data, sources, set_paths)
+    except Exception:  # any value a file can hold must still give a message
+        field = ".".join(part if isinstance(part, str) else quoted(part) for part in err.get("loc", ()))
+        return Problem(str(sources.layers[-1].path), field, str(err.get("msg", "invalid value")))
 
 
 def _problem(err: dict, data: dict, sources: _Sources, set_paths: list[tuple[str, ...]]) -> Problem:
@@ -437,11 +456,16 @@ def _user_location(loc: tuple, data: Any) -> tuple[str, ...]:
     parts: list[str] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part not in node and part in {node.get(k) for k in _TAG_KEYS}:
+        if isinstance(node, dict) and part not in node and any(_same(part, node.get(k)) for k in _TAG_KEYS):
             continue
-        parts.append(str(part))
+        parts.append(part if isinstance(part, str) else quoted(part))
         node = _step_into(node, part)
     return tuple(parts)
+
+
+def _same(part: Any, tag: Any) -> bool:
+    """Whether a location part is the tag's value (a tag may hold a list or a mapping: unhashable)."""
+    return isinstance(tag, str) and part == tag
 
 
 _TAG_KEYS = ("type", "dist", "policy")
@@ -468,7 +492,7 @@ def field_message(err: dict, docs: str = SCHEMA_DOCS) -> str:
     if kind == "missing":
         return "required field is missing"
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        got = f"got {err['input']!r}"  # a long value is cut where the problem is printed (Problem.__str__)
+        got = f"got {quoted(err['input'])}"
         return text if got in text else f"{text} ({got})"
     return text
 

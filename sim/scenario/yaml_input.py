@@ -110,7 +110,7 @@ def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
         node = loader.get_single_node()
         return (loader.construct_document(node) if node is not None else None), node
     except yaml.YAMLError as exc:
-        raise _refused(exc) from None
+        raise _refused(exc, text) from None
     finally:
         loader.dispose()
 
@@ -151,14 +151,19 @@ def _check_events(text: str) -> None:
                         _line(event),
                     )
     except yaml.YAMLError as exc:
-        raise _refused(exc) from None
+        raise _refused(exc, text) from None
 
 
 def _line(event: yaml.Event) -> int | None:
     return event.start_mark.line + 1 if event.start_mark else None
 
 
-def _refused(exc: yaml.YAMLError) -> InputRefused:
+def _refused(exc: yaml.YAMLError, text: str) -> InputRefused:
+    """PyYAML's complaint in one phrase at its line (its own text adds a second line of context)."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow (NUL, most controls)
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return InputRefused(f"not valid YAML: character {code:#06x} is not allowed in YAML text", line)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     reason = getattr(exc, "problem", None) or str(exc)
     return InputRefused(f"not valid YAML: {reason}", mark.line + 1 if mark else None)

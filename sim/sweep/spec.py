@@ -27,6 +27,7 @@ from sim.scenario.loading import (
     ScenarioError,
     field_message,
     load_scenario,
+    quoted,
     read_yaml_mapping,
     scenario_from_dict,
 )
@@ -104,9 +105,9 @@ def _as_parameter(value: Any) -> Any:
         return {"values": value}
     expected = f"a list of values or a distribution {{dist: {' | '.join(DISTRIBUTIONS)}, ...}}"
     if not isinstance(value, dict):
-        raise ValueError(f"expected {expected} (got {value!r}); a fixed value belongs in `overrides`")
+        raise ValueError(f"expected {expected} (got {quoted(value)}); a fixed value belongs in `overrides`")
     if "values" not in value and value.get("dist") not in DISTRIBUTIONS:
-        got = f"unknown dist {value['dist']!r}" if "dist" in value else "no `values` and no `dist`"
+        got = f"unknown dist {quoted(value['dist'])}" if "dist" in value else "no `values` and no `dist`"
         raise ValueError(f"expected {expected}; {got}")
     return value
 
@@ -403,7 +404,7 @@ def _scenario_parameter(
             scenario_from_dict(data, [assignment(target, value)])
         except ScenarioError as error:
             reason = "; ".join(p.message for p in error.problems)
-            raise at.error((*loc, *key), f"{value!r} is not a valid {target}: {reason}") from None
+            raise at.error((*loc, *key), f"{quoted(value)} is not a valid {target}: {reason}") from None
     return Parameter(name, target, spec)
 
 
