@@ -74,10 +74,14 @@ def build_model(scenario: Scenario, seed: int | None = None, mode: Mode = "batch
 
     Its `datacollector` is the recorder's (sim/record/collector.py): after each month it
     holds every vendor's token and revenue share and the market totals, for Mesa's tools.
+    A scenario whose agents cannot fit in the memory available is refused first
+    (ScenarioError, with both figures), before any population is allocated.
     """
     from sim.model.market import MarketModel
+    from sim.model.memory import check_memory
     from sim.record.collector import market_datacollector
 
+    check_memory(scenario, mode)
     model = MarketModel(scenario, seed=seed, mode=mode)
     model.datacollector = market_datacollector(model.vendors.ids)
     return model

@@ -752,3 +752,46 @@ def test_a_binary_calibration_file_gets_a_one_line_message(content, capsys, tmp_
     assert_refused(outcome, str(path))
     assert_one_line(outcome.err)
     assert not (tmp_path / "out").exists()
+
+
+# --- resources: a run that cannot fit in memory is refused before it allocates ---------------------
+
+
+def test_a_run_with_more_agents_than_memory_holds_is_refused_with_both_figures(capsys, tmp_path, monkeypatch):
+    from sim.model import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 200_000_000)
+    outcome = sim_cli(capsys, "run", BASELINE, "--set", "agents.developers=20000000", "--out", tmp_path / "out")
+    assert_refused(outcome, "20,000,000 developer", "need about 1.", "GB of memory; 0.20 GB is available")
+    assert_one_line(outcome.err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_estimate_reads_the_populations_arrays_and_stays_under_the_bound():
+    from sim.model import memory
+
+    scenario = sim.load_scenario(BASELINE, [*FAST[1::2]])
+    per_developer, per_enterprise = memory.agent_bytes(scenario)
+    model = sim.build_model(scenario)
+    held = {
+        name: sum(a.nbytes for a in vars(getattr(model, name)).values() if isinstance(a, np.ndarray)) / count
+        for name, count in (("developers", 2000), ("enterprises", 400))
+    }
+    assert held["developers"] <= per_developer and held["enterprises"] <= per_enterprise
+    assert memory.WORKING_FACTOR * max(per_developer, per_enterprise) < memory.BOUND_PER_AGENT / 2
+
+
+def test_a_run_that_fits_is_not_probed(monkeypatch):
+    from sim.model import memory
+
+    monkeypatch.setattr(memory, "agent_bytes", lambda scenario: pytest.fail("probed a run that fits"))
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**12)
+    assert memory.check_memory(sim.load_scenario(BASELINE)).fits
+    assert memory.memory_need(sim.load_scenario(BASELINE, ["agents.developers=20000000"]), "reference").fits
+
+
+def test_the_memory_available_is_read_from_the_system():
+    from sim.model import memory
+
+    available = memory.available_bytes()
+    assert available is None or available > 0
