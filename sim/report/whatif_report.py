@@ -1,5 +1,6 @@
 """What-if outputs: whatif.md (headlines, table, changes, provenance), whatif.csv, whatif.png and
-whatif.json (what was compared, for reruns and overwrite checks)."""
+whatif.json (what was compared, for reruns and overwrite checks); an ensemble what-if adds
+sets.parquet, each plausible set's outcomes on both sides beside its parameters."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from sim.provenance import scenario_hash
 from sim.report.charts import literal, save_figure
 from sim.report.colors import vendor_colors
-from sim.report.files import write_json, write_text
+from sim.report.files import write_atomically, write_json, write_text
 from sim.report.folders import Identity
 from sim.scenario.schema import Scenario
 from sim.whatif.analysis import METRICS, SHARE_METRICS, WhatIfResult
+from sim.whatif.ensemble import EnsembleWhatIfResult, parameter_names, set_results
 
 TITLES = {"token_share": "Token share", "revenue_share": "Revenue share"}
 
@@ -143,6 +147,7 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
 
 
 MARKER = "whatif.json"
+SETS = "sets.parquet"  # an ensemble what-if's per-set results, read by `sim discover`
 
 
 def whatif_identity(baseline: Scenario, variant: Scenario, question: str | None = None) -> Identity:
@@ -182,5 +187,14 @@ def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = No
     write_text(written["table"], result.table.to_csv(index=False, float_format="%.10g"))
     write_text(written["report"], markdown(result, dates))
     save_figure(whatif_figure(result), written["chart"])
-    write_json(written["provenance"], provenance(result))
+    record = provenance(result)
+    if isinstance(result, EnsembleWhatIfResult):
+        written["sets"] = folder / SETS
+        per_set = set_results(result)
+        table = pa.Table.from_pandas(per_set, preserve_index=False)
+        write_atomically(written["sets"], lambda tmp: pq.write_table(table, tmp))
+        record["parameters"] = parameter_names(result.sets)
+        record["sets"] = len(result.sets)
+        record["ensemble"] = result.source
+    write_json(written["provenance"], record)
     return written

@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.discover.conditions import outcome_pattern
 from sim.scenario.loading import Problem, ScenarioError
 from sim.sweep.designs import UNIT_PREFIX
 from sim.sweep.store import DESIGN, MANIFEST, RESULTS, RUN_TABLE, TRAJECTORIES
@@ -290,7 +290,7 @@ def leader_shares(output: SweepOutput) -> pd.DataFrame:
 def headline(output: SweepOutput, outcomes: list[str], patterns: list[str] | None) -> list[str]:
     """The outcomes to chart: those matching `patterns` (`*`: anything), else each vendor's shares at the last month."""
     if patterns:
-        wanted = [_wildcards(p) for p in patterns]
+        wanted = [outcome_pattern(p) for p in patterns]
         return [o for o in outcomes if any(w.fullmatch(o) for w in wanted)][:MAX_HEADLINE]
     at = (output.manifest.get("outcomes") or {}).get("at") or []
     if at:
@@ -298,11 +298,6 @@ def headline(output: SweepOutput, outcomes: list[str], patterns: list[str] | Non
         if chosen:
             return chosen[:MAX_HEADLINE]
     return outcomes[:MAX_HEADLINE]
-
-
-def _wildcards(pattern: str) -> re.Pattern:
-    """`*` matches anything, `?` one character; everything else literally (outcome names hold brackets)."""
-    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."))
 
 
 def _failures(output: SweepOutput) -> list[str]:

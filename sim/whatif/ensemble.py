@@ -26,6 +26,7 @@ from sim.whatif.analysis import METRICS, SHARE_METRICS, run_jobs
 from sim.whatif.changes import Changes, explain_no_effect, parse_changes
 
 SET_PREFIX = "set."
+UNIT_PREFIX = "unit."
 DECIDED = 0.9  # share of sets that must agree on a sign before a headline calls it
 DEFAULT_ENSEMBLE_REPLICATES = 2
 RANGE = 0.9
@@ -113,6 +114,37 @@ def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
     if opposite == 0:
         return text + f" It is unchanged in the other {row.zero}: the public figures do not decide whether it changes."
     return text + " The public figures do not decide the sign."
+
+
+def parameter_names(sets: pd.DataFrame) -> list[str]:
+    """The calibration's parameters in a table of plausible sets: the names with unit coordinates.
+
+    A table without them (plausible sets given by hand) has only the scenario paths it sets,
+    which then stand for the parameters.
+    """
+    named = [str(c)[len(UNIT_PREFIX) :] for c in sets.columns if str(c).startswith(UNIT_PREFIX)]
+    named = [name for name in named if name in sets.columns]
+    return named or [str(c) for c in sets.columns if str(c).startswith(SET_PREFIX)]
+
+
+def set_results(result: EnsembleWhatIfResult) -> pd.DataFrame:
+    """Each set's outcome on both sides, one row per set, metric, month and vendor, with its parameters.
+
+    What `sim discover` reads (sets.parquet in the what-if's folder): the effect in each set,
+    beside the calibration parameters that set holds, so that one can ask where the effect happens.
+    """
+    base, variant = result.samples["baseline"], result.samples["whatif"]
+    _, metrics, months, vendors = base.shape
+    index = pd.MultiIndex.from_product(
+        [result.sets["set"].astype(int).tolist(), METRICS[:metrics], result.dates[:months],
+         list(result.baseline.vendors)[:vendors]],
+        names=["set", "metric", "date", "vendor"],
+    )  # fmt: skip
+    table = pd.DataFrame({"baseline": base.reshape(-1), "whatif": variant.reshape(-1)}, index=index).reset_index()
+    names = parameter_names(result.sets)
+    values = result.sets[["set", *names]].copy()
+    values["set"] = values["set"].astype(int)
+    return values.merge(table, on="set", how="right")[["set", *names, "date", "vendor", "metric", "baseline", "whatif"]]
 
 
 def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
