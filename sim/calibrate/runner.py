@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from sim.calibrate.identification import Identification, identify
-from sim.calibrate.search import SET, Evaluator, ensemble, search
+from sim.calibrate.posterior import WEIGHT, Posterior, Verdicts, posterior, verdicts
+from sim.calibrate.search import SET, SIM, Evaluator, Z, ensemble, search
 from sim.calibrate.spec import Calibration, load_calibration
 from sim.provenance import versions
 from sim.report.files import write_atomically, write_json, write_text
@@ -55,6 +56,8 @@ class CalibrationResult:
     predicted: list[str]  # figures left out of the fit (after `until`): scored as predictions
     moments: dict[str, dict[str, Any]]  # name: target, ends, public
     record: dict[str, Any]
+    posterior: Posterior
+    verdicts: Verdicts
 
     @property
     def best_values(self) -> dict[str, float]:
@@ -100,7 +103,12 @@ def _calibrate_locked(
         evaluations = search(evaluator)
         threads = sum(dask.nthreads().values())
     elapsed = time.perf_counter() - began
+    weighed = posterior(evaluations, calibration)
+    evaluations[WEIGHT] = weighed.weights.reindex(evaluations.index).fillna(0.0)
     plausible = ensemble(evaluations)
+    mass = float(plausible[WEIGHT].sum())
+    if mass > 0:
+        plausible[WEIGHT] = plausible[WEIGHT] / mass
     ok = evaluations[evaluations["ok"]]
     best = ok.sort_values(["distance", "candidate"]).iloc[0] if len(ok) else None
     fitted = evaluator.fitted()
@@ -119,6 +127,9 @@ def _calibrate_locked(
         "workers": threads,
         "evaluations_per_minute": round(60 * len(evaluations) / elapsed, 1) if elapsed > 0 else None,
         "model_share_of_worker_time": _model_share(evaluator, threads),
+        "posterior_effective_sets": round(weighed.ess, 1),
+        "posterior_mass_in_plausible_sets": round(mass, 4),
+        "log_evidence": round(weighed.log_evidence, 4) if weighed.log_evidence > -float("inf") else None,
     }
     result = CalibrationResult(
         calibration,
@@ -131,6 +142,8 @@ def _calibrate_locked(
         [n for n in moments if n not in fitted],
         moments,
         record(calibration, status),
+        weighed,
+        verdicts(evaluations, weighed, moments, fitted, SIM, Z),
     )
     save(result)
     return result

@@ -8,9 +8,11 @@
    calibration's seeds: common random numbers across candidates).
 3. **Refocusing rounds** (history matching without an emulator): each round draws
    candidates round the sets found plausible so far (every fitted figure within `cutoff`
-   tolerances) with the ABC-SMC kernel, twice their covariance, so the search spreads to
-   the edges of the plausible region, not only towards the best point. How often a round's
-   candidates are plausible tells whether the edges were found (`acceptance`).
+   tolerances) with the ABC-SMC kernel, twice their covariance, truncated to the box, so
+   the search spreads to the edges of the plausible region, not only towards the best
+   point. How often a round's candidates are plausible tells whether the edges were found
+   (`acceptance`). Each stage's density is known exactly, so `posterior.py` can weigh every
+   candidate by prior over proposal.
 
 The ensemble is the plausible sets of the initial sample and the rounds; the optimiser's
 candidates crowd round the best point, so they count for the best set only. Every
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from scipy import stats
+from scipy import special, stats
 from scipy.stats import qmc
 
 from sim.calibrate.moments import MISS, SIMULATED, MomentModel
@@ -53,6 +55,8 @@ SET = "set."
 FALLBACK_SPREAD = 0.05  # kernel width (unit coordinates) round the best points when too few are plausible
 KERNEL_WIDTH = math.sqrt(2.0)  # kernel covariance = KERNEL_WIDTH² x the plausible points' covariance
 GROWTH = 0.1  # a plausible range that widened this much in the last round has not found its edges
+MAX_REDRAWS = 200  # batches a truncated proposal may draw before it gives up
+MASS_SAMPLE, MASS_SEED = 20_000, 12345  # the fixed sample that measures a proposal's mass inside the box
 
 
 @dataclass(frozen=True)
@@ -289,42 +293,125 @@ def optimise(evaluator: Evaluator, history: pd.DataFrame, cutoff: float) -> list
 def refocus(evaluator: Evaluator, history: pd.DataFrame, cutoff: float, round_number: int) -> pd.DataFrame:
     """One round of history matching: draw from a kernel density of the plausible sets so far."""
     calibration = evaluator.calibration
-    spec = calibration.spec
-    columns = [f"{UNIT}{n}" for n in calibration.names]
-    rng = np.random.default_rng([spec.search.seed, round_number])
-    plausible = history[history["plausible"]][columns].to_numpy()
-    draws = _kernel_draws(plausible, spec.ensemble.per_round, rng)
-    if draws is None:
-        ranked = history[np.isfinite(history["distance"])].sort_values(["distance", "candidate"])
-        anchors = ranked[columns].to_numpy()[:10]
-        if len(anchors) == 0:
-            anchors = np.full((1, len(columns)), 0.5)
-        picks = anchors[rng.integers(0, len(anchors), spec.ensemble.per_round)]
-        draws = picks + rng.normal(0.0, FALLBACK_SPREAD, picks.shape)
-    return score(evaluator(reflect(draws), f"round {round_number}"), evaluator, cutoff)
+    rng = np.random.default_rng([calibration.spec.search.seed, round_number])
+    draws = round_proposal(history, calibration).draw(calibration.spec.ensemble.per_round, rng)
+    return score(evaluator(draws, f"round {round_number}"), evaluator, cutoff)
 
 
-def _kernel_draws(points: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray | None:
-    """Draws round the plausible points with twice their covariance, or None when they are too few.
+class Proposal:
+    """Where a stage drew its candidates: a density on the unit box, truncated to it.
 
-    The kernel of ABC-SMC (Beaumont et al. 2009): a plausible point plus a normal step with
-    twice the points' covariance, here as scipy's Gaussian KDE with that bandwidth. A kernel
-    as wide as the cloud reaches past its edge, so each round finds where the plausible region
-    ends instead of resampling the cloud it already has (Scott's narrower bandwidth would).
+    The posterior (`posterior.py`) weighs each candidate by the prior over the density it was
+    drawn from, so every stage's density must be known exactly, not only its draws: draws
+    outside the box are redrawn (truncation), never folded back, and the truncated mass is
+    measured once on a fixed sample.
     """
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self._log_mass: float | None = None
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """`count` draws inside the box (rejection from the untruncated density)."""
+        kept: list[np.ndarray] = []
+        found = 0
+        for _ in range(MAX_REDRAWS):
+            batch = self.sample(max(2 * count, 256), rng)
+            batch = batch[inside(batch)]
+            kept.append(batch)
+            found += len(batch)
+            if found >= count:
+                break
+        else:
+            raise RuntimeError("the refocusing kernel lies almost entirely outside the parameter box")
+        return np.vstack(kept)[:count]
+
+    def logpdf(self, units: np.ndarray) -> np.ndarray:
+        """Log density of the truncated proposal: -inf outside the box."""
+        if self._log_mass is None:
+            sample = self.sample(MASS_SAMPLE, np.random.default_rng(MASS_SEED))
+            self._log_mass = math.log(max(float(inside(sample).mean()), 1.0 / MASS_SAMPLE))
+        values = self.untruncated_logpdf(units) - self._log_mass
+        return np.where(inside(units), values, -np.inf)
+
+
+class UniformBox(Proposal):
+    """The space-filling stage: the Sobol' points are uniform on the box (density 1)."""
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.random((count, self.dimensions))
+
+    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
+        return np.zeros(len(units))
+
+
+class KernelProposal(Proposal):
+    """ABC-SMC's kernel (Beaumont et al. 2009): a plausible point plus a normal step with twice
+    the points' covariance, as scipy's Gaussian KDE with that bandwidth. A kernel as wide as the
+    cloud reaches past its edge, so each round finds where the plausible region ends instead of
+    resampling the cloud it already has (Scott's narrower bandwidth would)."""
+
+    def __init__(self, kde: stats.gaussian_kde) -> None:
+        super().__init__(kde.d)
+        self.kde = kde
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        return self.kde.resample(count, seed=rng).T
+
+    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
+        return self.kde.logpdf(units.T)
+
+
+class AnchorProposal(Proposal):
+    """Too few plausible sets for a kernel: normal steps of FALLBACK_SPREAD round the best points."""
+
+    def __init__(self, anchors: np.ndarray) -> None:
+        super().__init__(anchors.shape[1])
+        self.anchors = anchors
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        picks = self.anchors[rng.integers(0, len(self.anchors), count)]
+        return picks + rng.normal(0.0, FALLBACK_SPREAD, picks.shape)
+
+    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
+        steps = (units[:, None, :] - self.anchors[None, :, :]) / FALLBACK_SPREAD
+        per_anchor = stats.norm.logpdf(steps).sum(axis=2) - self.dimensions * math.log(FALLBACK_SPREAD)
+        return special.logsumexp(per_anchor, axis=1) - math.log(len(self.anchors))
+
+
+def round_proposal(history: pd.DataFrame, calibration: Calibration) -> Proposal:
+    """The density a refocusing round draws from, given every candidate before it."""
+    columns = [f"{UNIT}{n}" for n in calibration.names]
+    plausible = history[history["plausible"]][columns].to_numpy()
+    kde = _kernel(plausible)
+    if kde is not None:
+        return KernelProposal(kde)
+    ranked = history[np.isfinite(history["distance"])].sort_values(["distance", "candidate"])
+    anchors = ranked[columns].to_numpy()[:10]
+    if len(anchors) == 0:
+        anchors = np.full((1, len(columns)), 0.5)
+    return AnchorProposal(anchors)
+
+
+def _kernel(points: np.ndarray) -> stats.gaussian_kde | None:
+    """The kernel round the plausible points, or None when they are too few or lie in a subspace."""
     if len(points) <= points.shape[1] + 1:
         return None
     try:
-        kde = stats.gaussian_kde(points.T, bw_method=KERNEL_WIDTH)
-    except np.linalg.LinAlgError:  # the points lie in a lower-dimensional subspace
+        return stats.gaussian_kde(points.T, bw_method=KERNEL_WIDTH)
+    except np.linalg.LinAlgError:
         return None
-    return kde.resample(count, seed=rng).T
 
 
-def reflect(unit: np.ndarray) -> np.ndarray:
-    """Fold coordinates back into [0, 1] at the bounds (a kernel's tail beyond a bound reflects)."""
-    folded = np.mod(unit, 2.0)
-    return np.where(folded > 1.0, 2.0 - folded, folded)
+def inside(unit: np.ndarray) -> np.ndarray:
+    """Which rows lie in the unit box."""
+    return ((unit >= 0.0) & (unit <= 1.0)).all(axis=1)
 
 
 def search(evaluator: Evaluator) -> pd.DataFrame:

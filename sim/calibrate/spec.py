@@ -39,12 +39,44 @@ DOCS = "see docs/calibration.md for the fields allowed here"
 WILDCARD = "*"
 
 
+class Prior(Strict):
+    """What is believed about a parameter before the figures, within its bounds.
+
+    `uniform` is flat on the search scale (log-uniform for a log-scaled parameter);
+    `normal` (mean, sd) and `lognormal` (median, sigma) are in the parameter's own units;
+    `beta` (a, b) is on the search range mapped to 0..1. Each is truncated to the bounds.
+    """
+
+    dist: Literal["uniform", "normal", "lognormal", "beta"] = "uniform"
+    mean: float | None = Field(None, allow_inf_nan=False, description="normal: mean")
+    sd: float | None = Field(None, gt=0, allow_inf_nan=False, description="normal: standard deviation")
+    median: float | None = Field(None, gt=0, allow_inf_nan=False, description="lognormal: median")
+    sigma: float | None = Field(None, gt=0, allow_inf_nan=False, description="lognormal: sd of log(value)")
+    a: float | None = Field(None, gt=0, allow_inf_nan=False, description="beta: first shape")
+    b: float | None = Field(None, gt=0, allow_inf_nan=False, description="beta: second shape")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Prior:
+        needed = {"uniform": (), "normal": ("mean", "sd"), "lognormal": ("median", "sigma"), "beta": ("a", "b")}
+        wanted = needed[self.dist]
+        missing = [name for name in wanted if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} prior needs {' and '.join(wanted)} (missing: {', '.join(missing)})")
+        settings = ("mean", "sd", "median", "sigma", "a", "b")
+        extra = [name for name in settings if name not in wanted and getattr(self, name) is not None]
+        if extra:
+            takes = " and ".join(wanted) or "no settings"
+            raise ValueError(f"a {self.dist} prior takes {takes}, not {', '.join(extra)}")
+        return self
+
+
 class FreeParameter(Strict):
-    """A parameter the figures are asked to pin down: its range, its scale, where it goes."""
+    """A parameter the figures are asked to pin down: its range, its scale, its prior, where it goes."""
 
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
     scale: Literal["linear", "log"] = Field("linear", description="log: search evenly in log(value)")
+    prior: Prior = Field(default_factory=Prior, description="belief before the figures (default: uniform)")
     paths: list[str] | None = Field(None, min_length=1, description="scenario paths it sets (default: its name)")
     mode: Literal["set", "multiply"] = Field("set", description="multiply: scale each path's base value")
 
@@ -54,6 +86,8 @@ class FreeParameter(Strict):
             raise ValueError(f"high must be greater than low (got low {self.low:g}, high {self.high:g})")
         if self.scale == "log" and self.low <= 0:
             raise ValueError(f"a log scale needs a positive low bound (got {self.low:g})")
+        if self.prior.dist == "lognormal" and self.low < 0:
+            raise ValueError(f"a lognormal prior needs a low bound of 0 or more (got {self.low:g})")
         return self
 
     def value(self, unit: float) -> float:

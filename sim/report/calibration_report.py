@@ -56,7 +56,9 @@ def figure_table(result: CalibrationResult) -> pd.DataFrame:
                 "ensemble_within": float((band.abs() <= 1).mean()) if len(band) else np.nan,
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["figure", "ends", "role", "public", "best", "best_miss", "ensemble_p05", "ensemble_p95",
+               "miss_p05", "miss_p95", "ensemble_within"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def convergence(result: CalibrationResult) -> pd.DataFrame:
@@ -93,6 +95,7 @@ def fit_markdown(result: CalibrationResult) -> str:
     ]
     lines += _fit_lines(result)
     lines += _identification_lines(result)
+    lines += _posterior_lines(result)
     lines += _figure_lines(result)
     lines += _convergence_lines(result)
     lines += [
@@ -192,9 +195,100 @@ def _figure_lines(result: CalibrationResult) -> list[str]:
             "",
             f"Out of sample: {len(predicted)} figures end after {result.calibration.until} and were not fitted. "
             f"The best set predicts {hits} of them within tolerance; the ensemble's 5–95 % band reaches "
-            f"the tolerance of {covered}.",
+            f'the tolerance of {covered}. The posterior\'s verdict on each is in "Forecasts" below.',
         ]
     return [*lines, ""]
+
+
+def forecast_sentence(result: CalibrationResult) -> str | None:
+    """The time split's verdict in one sentence, or None when every figure was fitted."""
+    hits, figures, density = result.verdicts.score()
+    if not figures:
+        return None
+    missed = result.verdicts.forecast()
+    missed = missed[missed["outside"]]["figure"].tolist()
+    verdict = (
+        "the mechanisms forecast the later figures"
+        if hits >= 0.75 * figures
+        else "the mechanisms do not forecast the later figures: fitting the early ones is not evidence for them"
+    )
+    return (
+        f"Fit to {result.calibration.until}, the posterior forecasts {hits} of {figures} later figures "
+        f"(public value within the central 90 % of its prediction; mean log predictive density {density:.2f}): "
+        f"{verdict}." + (f" Missed: {', '.join(missed)}." if missed else "")
+    )
+
+
+def _posterior_lines(result: CalibrationResult) -> list[str]:
+    """The weighted posterior: its size, each parameter's summary, and each figure's predictive check."""
+    post, calibration = result.posterior, result.calibration
+    status = result.record["status"]
+    lines = [
+        "## Posterior",
+        "",
+        "Every candidate drawn from a known density (the Sobol' points and the refocusing rounds, not the "
+        "optimiser's) is weighed by prior x likelihood / proposal density, the likelihood reading each "
+        "tolerance as one standard deviation of the error (exp(-distance / 2)). docs/calibration.md says why.",
+        "",
+        f"- candidates weighed: {post.weighed}; effective sample size: {post.ess:.1f}"
+        + ("" if post.ess >= 100 else " (fewer than 100: the weights rest on few sets; run more rounds)"),
+        f"- posterior mass in the plausible sets: {_percent(status['posterior_mass_in_plausible_sets'])}; "
+        "`ensemble.parquet` carries each plausible set's weight",
+        f"- log evidence (up to a constant shared by variants fitted to the same figures): {post.log_evidence:.2f}",
+        "",
+        "| parameter | prior | mean | sd | 5 % | median | 95 % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    summary = post.summary(result.evaluations, calibration)
+    for parameter, row in zip(calibration.parameters, summary.itertuples(), strict=True):
+        lines.append(
+            f"| {row.parameter} | {_prior_text(parameter.spec)} | {row.mean:.4g} | {row.sd:.3g} | {row.p05:.4g} | "
+            f"{row.median:.4g} | {row.p95:.4g} |"
+        )
+    lines += ["", *_check_lines(result), ""]
+    return lines
+
+
+def _prior_text(spec) -> str:
+    prior = spec.prior
+    if prior.dist == "normal":
+        shape = f"normal({prior.mean:g}, {prior.sd:g})"
+    elif prior.dist == "lognormal":
+        shape = f"lognormal(median {prior.median:g}, sigma {prior.sigma:g})"
+    elif prior.dist == "beta":
+        shape = f"beta({prior.a:g}, {prior.b:g}) on the range"
+    else:
+        shape = "log-uniform" if spec.scale == "log" else "uniform"
+    return f"{shape}, {spec.low:.4g} to {spec.high:.4g}"
+
+
+def _check_lines(result: CalibrationResult) -> list[str]:
+    """Posterior predictive checks of fitted figures, and forecasts of the others."""
+    table = result.verdicts.table
+    lines = []
+    for role, title in (("fitted", "Posterior predictive checks"), ("predicted", "Forecasts")):
+        part = table[table["role"] == role]
+        if part.empty:
+            continue
+        lines += [
+            f"### {title}",
+            "",
+            "| figure | public | predicted 5–95 % | public's percentile | verdict |",
+            "|---|---|---|---|---|",
+        ]
+        for row in part.itertuples():
+            good, bad = ("inside", "**outside**") if role == "fitted" else ("hit", "**miss**")
+            lines.append(
+                f"| {row.figure} | {row.public:.4g} | {row.p05:.4g} to {row.p95:.4g} | "
+                f"{_spread(row.percentile)} | {bad if row.outside else good} |"
+            )
+        outside = part[part["outside"]]["figure"].tolist()
+        if role == "fitted":
+            lines += ["", f"Fitted figures the posterior does not reproduce (public value outside the central 90 %): "
+                      f"{', '.join(outside) if outside else 'none'}.", ""]  # fmt: skip
+        else:
+            lines += ["", forecast_sentence(result) or "", ""]
+    return lines
 
 
 def _convergence_lines(result: CalibrationResult) -> list[str]:

@@ -1,0 +1,164 @@
+"""The weighted posterior: known answers in closed form, priors, predictive checks and evidence.
+
+The calibration reads each tolerance as one standard deviation of the error, so a figure
+y = x1 fitted to 0.4 (tolerance 0.1) under a uniform prior has the posterior normal(0.4, 0.1),
+and under a normal(0.6, 0.1) prior normal(0.5, 0.1 / sqrt 2). The weighted candidates must
+match these; a parameter that moves nothing keeps its prior; a rival model that cannot reach
+the figure has far less evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import in_process_client
+from scipy import stats
+
+from sim.calibrate import calibrate
+from sim.calibrate.posterior import parameter_log_prior, predictive_percentile, weighted_quantiles
+from sim.calibrate.search import KernelProposal, UniformBox
+from sim.calibrate.spec import FreeParameter
+from sim.scenario.loading import ScenarioError
+
+client = pytest.fixture(scope="module")(in_process_client)
+pytestmark = pytest.mark.xdist_group("calibration")
+
+
+def _line(folder: Path, client, model: str = "line", prior: dict | None = None, until: str | None = None):
+    x1 = {"low": 0.0, "high": 1.0, **({"prior": prior} if prior else {})}
+    spec = {
+        "name": f"{model}-{'prior' if prior else 'flat'}",
+        "model": model,
+        "parameters": {"x1": x1, "x2": {"low": 0.0, "high": 1.0}},
+        "targets": {"values": {"y": {"value": 0.4, "tolerance": 0.1}}},
+        "search": {"initial": 128, "budget": 16, "batch": 16},
+        "ensemble": {"rounds": 3, "per_round": 256, "cutoff": 2.0},
+    }
+    path = folder / f"{spec['name']}.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return calibrate(path, folder / spec["name"], client=client, progress=False)
+
+
+@pytest.fixture(scope="module")
+def flat(client, tmp_path_factory):
+    return _line(tmp_path_factory.mktemp("flat"), client)
+
+
+@pytest.fixture(scope="module")
+def informed(client, tmp_path_factory):
+    return _line(tmp_path_factory.mktemp("informed"), client, prior={"dist": "normal", "mean": 0.6, "sd": 0.1})
+
+
+def _moments(result, name: str) -> tuple[float, float]:
+    row = result.posterior.summary(result.evaluations, result.calibration).set_index("parameter").loc[name]
+    return float(row["mean"]), float(row["sd"])
+
+
+def test_under_a_flat_prior_the_weighted_candidates_match_the_closed_form_posterior(flat):
+    mean, sd = _moments(flat, "x1")
+    assert mean == pytest.approx(0.4, abs=0.02)
+    assert sd == pytest.approx(0.1, abs=0.015)
+    assert flat.posterior.ess >= 100
+
+
+def test_a_parameter_that_moves_nothing_keeps_its_prior(flat):
+    mean, sd = _moments(flat, "x2")
+    assert mean == pytest.approx(0.5, abs=0.04)
+    assert sd == pytest.approx(1 / math.sqrt(12), abs=0.03)
+
+
+def test_a_normal_prior_pulls_the_posterior_to_the_precision_weighted_mean(informed):
+    mean, sd = _moments(informed, "x1")
+    assert mean == pytest.approx(0.5, abs=0.02)
+    assert sd == pytest.approx(0.1 / math.sqrt(2), abs=0.012)
+
+
+def test_the_ensemble_carries_weights_that_sum_to_one(flat):
+    weights = flat.ensemble["weight"]
+    assert weights.sum() == pytest.approx(1.0)
+    assert (weights >= 0).all()
+    assert "Posterior" in (flat.folder / "fit.md").read_text(encoding="utf-8")
+
+
+def test_a_fitted_figure_the_model_reproduces_sits_inside_its_predictive_distribution(flat):
+    row = flat.verdicts.table.set_index("figure").loc["y: value"]
+    assert 0.3 < row["percentile"] < 0.7
+    assert not row["outside"]
+
+
+def test_the_evidence_is_the_closed_form_integral_of_the_likelihood(flat):
+    """With a flat prior on [0, 1], p(y | model) = integral of exp(-(x1 - 0.4)^2 / (2 * 0.1^2)) dx1."""
+    assert flat.posterior.log_evidence == pytest.approx(math.log(0.1 * math.sqrt(2 * math.pi)), abs=0.05)
+
+
+def test_the_evidence_prefers_the_model_that_can_reach_the_figure(flat, client, tmp_path):
+    rival = _line(tmp_path, client, model="shifted_line")  # y = 0.7 + x1 reaches 0.4 only 3 sd away
+    expected = math.log(0.1 * math.sqrt(2 * math.pi) * stats.norm.sf(3.0))
+    assert rival.posterior.log_evidence == pytest.approx(expected, abs=0.15)
+    assert flat.posterior.log_evidence - rival.posterior.log_evidence > math.log(100)  # a Bayes factor above 100
+    assert rival.verdicts.table.set_index("figure").loc["y: value", "outside"]  # it cannot reproduce y = 0.4
+
+
+# --- the pieces ------------------------------------------------------------------------------------
+
+
+def test_a_truncated_kernel_is_a_density_on_the_box():
+    rng = np.random.default_rng(0)
+    points = rng.normal(0.1, 0.05, size=(50, 2)) % 1.0  # near an edge: much of the kernel lies outside
+    proposal = KernelProposal(stats.gaussian_kde(points.T, bw_method=math.sqrt(2.0)))
+    draws = proposal.draw(500, rng)
+    assert ((draws >= 0) & (draws <= 1)).all() and len(draws) == 500
+    grid = (np.stack(np.meshgrid(*[np.linspace(0.0025, 0.9975, 200)] * 2), axis=-1)).reshape(-1, 2)
+    assert np.exp(proposal.logpdf(grid)).mean() == pytest.approx(1.0, abs=0.03)  # integrates to one
+    assert np.exp(UniformBox(2).logpdf(grid)).mean() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        {"dist": "uniform"},
+        {"dist": "normal", "mean": 3.0, "sd": 2.0},
+        {"dist": "lognormal", "median": 2.0, "sigma": 0.7},
+        {"dist": "beta", "a": 2.0, "b": 5.0},
+    ],
+)
+@pytest.mark.parametrize("scale", ["linear", "log"])
+def test_every_prior_is_a_density_on_the_unit_coordinate(prior, scale):
+    spec = FreeParameter(low=0.5, high=8.0, scale=scale, prior=prior)
+    unit = np.linspace(0.0005, 0.9995, 1000)
+    assert np.exp(parameter_log_prior(spec, unit)).mean() == pytest.approx(1.0, abs=0.01)
+    assert parameter_log_prior(spec, np.array([-0.1, 1.1])).tolist() == [-np.inf, -np.inf]
+
+
+@pytest.mark.parametrize(
+    ("prior", "phrase"),
+    [
+        ({"dist": "normal", "mean": 1.0}, "needs mean and sd"),
+        ({"dist": "beta", "a": 1.0, "b": 2.0, "sd": 1.0}, "takes a and b, not sd"),
+        ({"dist": "gamma"}, "uniform"),
+    ],
+)
+def test_an_incomplete_or_unknown_prior_is_refused_naming_what_it_needs(tmp_path, prior, phrase):
+    from sim.calibrate import load_calibration
+
+    spec = {
+        "model": "line",
+        "parameters": {"x1": {"low": 0.0, "high": 1.0, "prior": prior}},
+        "targets": {"values": {"y": {"value": 0.4, "tolerance": 0.1}}},
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_calibration(path)
+    assert phrase in str(caught.value) and "parameters.x1.prior" in str(caught.value)
+
+
+def test_weighted_quantiles_and_the_predictive_percentile():
+    values, weights = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.1, 0.1, 0.1, 0.7])
+    assert weighted_quantiles(values, weights, [0.05, 0.5, 0.95]) == [1.0, 4.0, 4.0]
+    assert predictive_percentile(np.array([0.0]), np.array([1.0])) == pytest.approx(0.5)
+    assert predictive_percentile(np.array([3.0]), np.array([1.0])) < 0.01  # the model overshoots the figure
