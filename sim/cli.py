@@ -450,6 +450,7 @@ def _add_calibrate(commands) -> None:
 
 def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.calibrate import calibrate, load_calibration
+    from sim.report.calibration_report import forecast_sentence
 
     if args.workers is not None and args.workers < 1:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")
@@ -473,6 +474,11 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     for row in result.identification.table.itertuples():
         _say(out, f"  {row.parameter}: best {row.best:.4g}, plausible {row.ensemble_p05:.4g} to "
                   f"{row.ensemble_p95:.4g} ({row.verdict})")  # fmt: skip
+    _say(out, f"Posterior: {result.posterior.ess:.0f} effective sets of {result.posterior.weighed} weighed "
+              "candidates (fit.md, \"Posterior\")")  # fmt: skip
+    forecast = forecast_sentence(result)
+    if forecast:
+        _say(out, forecast)
     if result.best is not None and calibration.base is not None:
         _say(out, f"Best set as a scenario: {result.folder / 'calibrated.yaml'}")
     if args.write_base:
