@@ -121,7 +121,7 @@ def load_cases(folder: str | Path) -> Cases:
 
 def refused(path: Path, message: str) -> ScenarioError:
     """A folder or file discovery cannot read: one line naming it and what was expected."""
-    return ScenarioError([Problem(str(path), "", message)])
+    return ScenarioError([Problem(str(path), "FOLDER", message)])
 
 
 # --- sweeps ---------------------------------------------------------------------------------------
@@ -199,7 +199,11 @@ def _sweep_total(cases: Cases, clause: Clause, text: str, source: str) -> np.nda
     parsed = _sweep_names(cases)
     wanted = [n for n, (m, v, p) in parsed.items() if m == clause.metric and v and p == (clause.period or "")]
     if not wanted:
-        raise _unknown(cases, Clause(clause.metric, None, clause.period, clause.op, clause.value), text, source)
+        if any(m == clause.metric and v for m, v, _ in parsed.values()):
+            raise _unknown(cases, clause, text, source)
+        if any(m == clause.metric for m, _, _ in parsed.values()):
+            raise problem(source, text, f"{clause.metric} is not recorded per vendor: remove [all]")
+        raise _unknown(cases, clause, text, source)
     return cases.values[wanted].sum(axis=1, min_count=len(wanted)).to_numpy(dtype=float)
 
 
@@ -231,10 +235,10 @@ def _unknown(cases: Cases, clause: Clause, text: str, source: str) -> ScenarioEr
         return problem(source, text, f"{clause.metric} is recorded per vendor: name one, e.g. "
                        f"{clause.metric}[{next(iter(vendors))}] (or [all] for a market total); vendors: "
                        f"{choices(vendors)}")  # fmt: skip
-    elif clause.vendor and clause.vendor not in vendors:
+    elif clause.vendor and clause.vendor != TOTAL and clause.vendor not in vendors:
         expected = f"vendors: {choices(vendors)}" if vendors else "it is a market outcome: remove [...]"
         return problem(source, text, f"unknown vendor {clause.vendor!r} for {clause.metric}; {expected}")
-    periods = dict.fromkeys(p for v, p in mine if not clause.vendor or v == clause.vendor or clause.vendor == TOTAL)
+    periods = dict.fromkeys(p for v, p in mine if clause.vendor in (None, TOTAL, v))
     if clause.period is None and any(periods):
         return problem(source, text, f"{clause.metric} is recorded at months: add @MONTH, one of "
                        f"{choices(p for p in periods if p)}")  # fmt: skip
