@@ -456,6 +456,10 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")
     if args.workers is not None and args.scheduler:
         return _fail(err, "--workers: not with --scheduler (a running cluster has its own workers)")
+    from sim.calibrate.compare import is_compare_file
+
+    if is_compare_file(args.calibration):
+        return _compare(args, out, err)
     calibration = load_calibration(args.calibration, args.until)
     try:
         result = calibrate(
@@ -483,6 +487,33 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
         _say(out, f"Best set as a scenario: {result.folder / 'calibrated.yaml'}")
     if args.write_base:
         return _write_base(result, out, err)
+    return 0
+
+
+def _compare(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """A compare file: calibrate each variant, then say which the figures prefer and by how much."""
+    from sim.calibrate.compare import compare, load_comparison
+
+    if args.write_base:
+        return _fail(err, "--write-base: a compare file has no single base to write; calibrate the variant itself")
+    comparison = load_comparison(args.calibration, args.until)
+    try:
+        folder, _, found = compare(
+            comparison, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+            force=args.force,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _say(err, "interrupted; finished runs are stored: run the same command again to resume")
+        return 130
+    if args.quiet:
+        _say(out, str(folder))
+        return 0
+    for score in found:
+        forecast = "" if score.forecasts is None else f"; forecasts {score.forecast_hits} of {score.forecasts}"
+        _say(out, f"  {score.label}: best distance {score.best_distance:.3g}, log evidence {score.log_evidence:.2f} "
+                  f"({100 * score.probability:.1f} %), {score.ess:.0f} effective sets{forecast}")  # fmt: skip
+    _say(out, (folder / "compare.md").read_text(encoding="utf-8").split("**")[1])
+    _say(out, f"Report: {folder / 'compare.md'}")
     return 0
 
 

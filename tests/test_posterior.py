@@ -162,3 +162,47 @@ def test_weighted_quantiles_and_the_predictive_percentile():
     assert weighted_quantiles(values, weights, [0.05, 0.5, 0.95]) == [1.0, 4.0, 4.0]
     assert predictive_percentile(np.array([0.0]), np.array([1.0])) == pytest.approx(0.5)
     assert predictive_percentile(np.array([3.0]), np.array([1.0])) < 0.01  # the model overshoots the figure
+
+
+# --- comparing variants ------------------------------------------------------------------------------
+
+
+def _variant(folder: Path, name: str, model: str, value: float = 0.4) -> str:
+    spec = {
+        "name": name,
+        "model": model,
+        "parameters": {"x1": {"low": 0.0, "high": 1.0}, "x2": {"low": 0.0, "high": 1.0}},
+        "targets": {"values": {"y": {"value": value, "tolerance": 0.1}}},
+        "search": {"initial": 64, "budget": 16, "batch": 16},
+        "ensemble": {"rounds": 2, "per_round": 128, "cutoff": 2.0},
+    }
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return f"{name}.yaml"
+
+
+def test_a_comparison_picks_the_variant_that_made_the_figures(tmp_path, capsys):
+    """y = 0.4 is what `line` gives at x1 = 0.4; `shifted_line` cannot give less than 0.7."""
+    from sim.cli import main
+
+    files = {"line": _variant(tmp_path, "a", "line"), "shifted": _variant(tmp_path, "b", "shifted_line")}
+    compare_file = tmp_path / "compare.yaml"
+    compare_file.write_text(yaml.safe_dump({"name": "lines", "compare": files}), encoding="utf-8")
+    code = main(["calibrate", str(compare_file), "--out", str(tmp_path / "out"), "--workers", "1"])
+    said = capsys.readouterr().out
+    assert code == 0
+    assert "The figures prefer 'line' over 'shifted'" in said
+    report = (tmp_path / "out" / "compare.md").read_text(encoding="utf-8")
+    assert "decisive" in report and (tmp_path / "out" / "line" / "fit.md").exists()
+
+
+def test_variants_fitted_to_different_figures_are_refused_before_anything_runs(tmp_path, capsys):
+    from sim.cli import main
+
+    files = {"line": _variant(tmp_path, "a", "line"), "other": _variant(tmp_path, "b", "line", value=0.5)}
+    compare_file = tmp_path / "compare.yaml"
+    compare_file.write_text(yaml.safe_dump({"compare": files}), encoding="utf-8")
+    code = main(["calibrate", str(compare_file), "--out", str(tmp_path / "out")])
+    said = capsys.readouterr().err
+    assert code == 2
+    assert "compare.other" in said and "only on the same figures" in said
+    assert not (tmp_path / "out").exists()

@@ -378,3 +378,49 @@ def _spread_axes(ax: plt.Axes, result: CalibrationResult) -> None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the range the middle 90 % spans")
     ax.set_title("Identification (dashed: pinned below; dotted: loosely)", fontsize=10)
+
+
+def save_comparison(comparison, folder, results, found, verdict: str) -> None:
+    """compare.md and compare.json: the variants' evidence, fit and forecasts, and the verdict."""
+    from sim.provenance import versions
+    from sim.report.files import write_json
+
+    lines = [
+        f"# Comparison {comparison.name}",
+        "",
+        comparison.spec.description.strip(),
+        "",
+        f"**{verdict}**",
+        "",
+        "| variant | figures | free parameters | best distance | plausible share of the prior sample | "
+        "effective sets | log evidence | probability (equal prior odds) | forecasts hit | "
+        "mean log predictive density |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for score in found:
+        forecast = "–" if score.forecasts is None else f"{score.forecast_hits} of {score.forecasts}"
+        density = "–" if score.forecast_density is None else f"{score.forecast_density:.2f}"
+        lines.append(
+            f"| {score.label} | {score.figures} | {score.parameters} | {score.best_distance:.3g} | "
+            f"{_spread(score.prior_plausible)} | {score.ess:.0f} | {score.log_evidence:.2f} | "
+            f"{100 * score.probability:.1f} % | {forecast} | {density} |"
+        )
+    lines += [
+        "",
+        "The evidence is estimated from each variant's importance-weighted candidates (fit.md, \"Posterior\", in "
+        "each variant's folder); variants with more free parameters pay for them through their priors. "
+        "An effective sample size below 100 makes a variant's evidence uncertain: run more rounds. "
+        "See docs/calibration.md, \"Comparing variants\".",
+        "",
+    ]
+    write_text(folder / "compare.md", "\n".join(lines))
+    write_json(
+        folder / "compare.json",
+        {
+            "comparison": {"name": comparison.name, "file": str(comparison.path), "until": comparison.spec.until},
+            "variants": {label: str(result.folder) for label, result in results.items()},
+            "scores": [score.__dict__ for score in found],
+            "verdict": verdict,
+            "versions": versions(),
+        },
+    )
