@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_analyze(commands)
     _add_calibrate(commands)
+    _add_discovery(commands)
     _add_app(commands)
     return parser
 
@@ -597,6 +598,62 @@ def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+DISCOVER_EXAMPLES = """examples:
+  sim discover runs/sobol_baseline --where "token_share[volcano]@2026-12 > 0.5"
+  sim discover runs/baseline-whatif-ensemble-price-cut --where "revenue[all]@2026-12 < -20%"
+  sim discover runs/sobol_baseline --where "leader[revenue_share]@2026-12 != alibaba" --box 12
+Conditions: OUTCOME OP VALUE joined by 'and'; see docs/discovery.md.
+"""
+
+
+def _add_discovery(commands) -> None:
+    cmd = commands.add_parser(
+        "discover",
+        help="scenario discovery: the input ranges where an outcome condition holds (PRIM, CART, feature scores)",
+        epilog=DISCOVER_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("folder", type=Path, help="a finished sweep's folder, or an ensemble what-if's folder")
+    cmd.add_argument("--where", required=True, metavar="CONDITION", help="e.g. 'token_share[volcano]@2026-12 > 0.5'")
+    cmd.add_argument("--box", type=int, metavar="N", help="step N of the first box's peeling trajectory (tradeoff.png)")
+    cmd.add_argument("--out", type=Path, help="output folder (default <folder>/discover-<the condition>/)")
+    cmd.add_argument("--force", action="store_true", help="replace another discovery's results in --out")
+    cmd.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+
+def cmd_discover(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Check the condition against the folder's results before claiming anything; the analysis
+    libraries are imported only once the question is known to be answerable."""
+    from sim.discover.cases import load_cases
+    from sim.discover.conditions import parse_condition
+    from sim.report.discover_report import box_sentence, discover_folder, discover_identity, save_discovery
+
+    if args.box is not None and args.box < 0:
+        return _fail(err, f"--box: expected a step of the first box's trajectory, 0 or more, got {args.box}")
+    condition = parse_condition(args.where)
+    cases = load_cases(args.folder)
+    met = cases.meets(condition)
+    folder = discover_folder(args.folder, condition, args.out)
+    identity = discover_identity(cases, condition)
+    with claimed_folder(folder, identity, replace=args.force, belongs_to=args.folder) as claim:
+        from sim.discover.methods import discover
+
+        found = discover(cases, condition, met, args.box)
+        claim.commit(lambda staging: save_discovery(found, staging))
+    if args.quiet:
+        _say(out, str(folder))
+        return 0
+    _say(out, f"{int(met.sum())} of {len(cases)} {cases.unit} meet {condition.text}")
+    for box in found.boxes:
+        _say(out, f"Box {box.number}: {box_sentence(box, cases.unit)}")
+    if not found.boxes:
+        _say(out, "PRIM found no box: no restriction of the inputs made the condition denser")
+    scores = ", ".join(f"{name} {score:.2f}" for name, score in found.scores.head(5).items())
+    _say(out, f"Feature scores: {scores}")
+    _say(out, f"Report, boxes and charts in {folder}/ (discover.md); boxes describe the sampled space, not the world")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Check the scenario like `sim validate`, then serve the app (its web framework is imported only here)."""
     if not 1 <= args.port <= 65535:
@@ -648,6 +705,7 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "analyze": cmd_analyze,
     "calibrate": cmd_calibrate,
+    "discover": cmd_discover,
     "app": cmd_app,
 }
 
