@@ -206,3 +206,32 @@ def test_variants_fitted_to_different_figures_are_refused_before_anything_runs(t
     assert code == 2
     assert "compare.other" in said and "only on the same figures" in said
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["compare", "compare_gravity"])
+def test_the_shipped_compare_files_name_variants_that_fit_the_same_figures(name):
+    from conftest import SCENARIOS
+
+    from sim.calibrate.compare import load_comparison
+
+    comparison = load_comparison(SCENARIOS / "calibration" / f"{name}.yaml")
+    assert len(comparison.variants) >= 2
+
+
+def test_an_ensemble_what_if_weighs_each_set_by_its_posterior_weight():
+    """Two sets say lower, two say higher; the two saying higher hold 90 % of the weight."""
+    from conftest import SCENARIOS
+
+    import sim
+    from sim.whatif.ensemble import ensemble_sentence, summarize_sets
+
+    effects = np.array([-0.02, -0.01, 0.01, 0.03]).reshape(4, 1, 1, 1) * np.ones((4, 5, 1, 1))
+    weights = np.array([0.05, 0.05, 0.45, 0.45])
+    table = summarize_sets(np.zeros_like(effects), effects, ["2026-12"], ["volcano"], 0.9, weights)
+    row = next(table[table["metric"] == "token_share"].itertuples())
+    assert row.difference == pytest.approx(0.01) and row.agree == 2 and row.agree_weight == pytest.approx(0.9)
+    sentence = ensemble_sentence(row, "2026-12", sim.load_scenario(SCENARIOS / "baseline.yaml"), 0.9)
+    assert sentence.startswith("In 2 of 4 plausible parameter sets (90 % of the posterior weight)")
+    assert "do not decide" not in sentence
+    unweighted = next(summarize_sets(np.zeros_like(effects), effects, ["2026-12"], ["volcano"], 0.9).itertuples())
+    assert unweighted.difference == 0.0 and unweighted.higher == unweighted.lower == 2  # unweighted: no sign

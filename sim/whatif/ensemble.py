@@ -103,12 +103,17 @@ def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
         )
         return text + (" The public figures do not decide whether it changes." if row.zero < DECIDED * row.sets else "")
     direction = "higher" if row.difference > 0 else "lower" if row.difference < 0 else "unchanged"
+    share = getattr(row, "agree_weight", row.agree / row.sets)
+    weighted = abs(share - row.agree / row.sets) > 1e-9
+    sets = f"{row.agree} of {row.sets} plausible parameter sets" + (
+        f" ({100 * share:.0f} % of the posterior weight)" if weighted else ""
+    )
     text = (
-        f"In {row.agree} of {row.sets} plausible parameter sets {name} {metric} is {direction} by {when}: "
+        f"In {sets} {name} {metric} is {direction} by {when}: "
         f"median {100 * row.difference:+.1f} pp ({round(100 * level)} % range {100 * row.low:+.1f} to "
         f"{100 * row.high:+.1f})."
     )
-    if row.agree >= DECIDED * row.sets:
+    if share >= DECIDED - 1e-12:
         return text
     opposite = row.higher if row.difference < 0 else row.lower
     if opposite == 0:
@@ -202,7 +207,8 @@ def ensemble_whatif(
     base_means = base_runs.reshape(shape).mean(axis=1)
     variant_means = variant_runs.reshape(shape).mean(axis=1)
     labels = [month_at(first.start, i) for i in range(first.months)]
-    table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE)
+    weights = chosen["weight"].to_numpy(dtype=float) if "weight" in chosen and chosen["weight"].sum() > 0 else None
+    table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE, weights)
     unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
     runs = f"every replicate in all {len(pairs)} plausible parameter sets"
     return EnsembleWhatIfResult(
@@ -219,20 +225,31 @@ def ensemble_whatif(
 
 
 def summarize_sets(
-    baseline: np.ndarray, variant: np.ndarray, dates: list[str], vendors: list[str], level: float
+    baseline: np.ndarray,
+    variant: np.ndarray,
+    dates: list[str],
+    vendors: list[str],
+    level: float,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Across sets: the median effect, its range, and how many sets share the median's sign."""
+    """Across sets: the median effect, its range, and how many sets share the median's sign.
+
+    With the posterior's `weights` (one per set) the median, the range and the agreeing share
+    (`agree_weight`) are weighted; the counts stay counts of sets.
+    """
     effects = variant - baseline
-    median = np.median(effects, axis=0)
-    low, high = np.quantile(effects, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    w = np.full(effects.shape[0], 1.0 / effects.shape[0]) if weights is None else weights / np.sum(weights)
+    median, low, high = weighted_quantiles_along_sets(effects, w, [0.5, (1 - level) / 2, (1 + level) / 2])
     sign = np.sign(median)
+    agreeing = np.sign(effects) == sign
     columns = {
-        "baseline": baseline.mean(axis=0),
-        "whatif": variant.mean(axis=0),
+        "baseline": np.tensordot(w, baseline, axes=1),
+        "whatif": np.tensordot(w, variant, axes=1),
         "difference": median,
         "low": low,
         "high": high,
-        "agree": (np.sign(effects) == sign).sum(axis=0),
+        "agree": agreeing.sum(axis=0),
+        "agree_weight": np.tensordot(w, agreeing.astype(float), axes=1),
         "higher": (effects > 0).sum(axis=0),
         "lower": (effects < 0).sum(axis=0),
         "zero": (effects == 0).sum(axis=0),
@@ -241,6 +258,24 @@ def summarize_sets(
     index = pd.MultiIndex.from_product([METRICS, dates, vendors], names=["metric", "date", "vendor"])
     table = pd.DataFrame({name: values.reshape(-1) for name, values in columns.items()}, index=index).reset_index()
     return table[["date", "vendor", "metric", *columns]]
+
+
+def weighted_quantiles_along_sets(effects: np.ndarray, weights: np.ndarray, levels: list[float]) -> list[np.ndarray]:
+    """Quantiles across sets (axis 0) of a weighted sample, cell by cell.
+
+    With equal weights this is numpy's linear-interpolation quantile, so unweighted
+    ensembles give the answers they always gave; otherwise the weighted empirical quantile.
+    """
+    if np.allclose(weights, weights[0]):
+        return [np.quantile(effects, level, axis=0) for level in levels]
+    order = np.argsort(effects, axis=0, kind="stable")
+    ranked = np.take_along_axis(effects, order, axis=0)
+    cumulative = np.cumsum(weights[order], axis=0)
+    out = []
+    for level in levels:
+        index = np.minimum((cumulative < level - 1e-12).sum(axis=0), effects.shape[0] - 1)
+        out.append(np.take_along_axis(ranked, index[None, ...], axis=0)[0])
+    return out
 
 
 def read_ensemble(folder: Path) -> pd.DataFrame:
