@@ -235,3 +235,24 @@ def test_an_ensemble_what_if_weighs_each_set_by_its_posterior_weight():
     assert "do not decide" not in sentence
     unweighted = next(summarize_sets(np.zeros_like(effects), effects, ["2026-12"], ["volcano"], 0.9).itertuples())
     assert unweighted.difference == 0.0 and unweighted.higher == unweighted.lower == 2  # unweighted: no sign
+
+
+def always_fails(values: dict[str, float], seed: int) -> dict[str, float]:
+    """A model that cannot run anywhere in its box."""
+    raise ValueError("no run possible")
+
+
+def test_a_calibration_whose_every_candidate_fails_still_writes_its_report(client, tmp_path):
+    spec = {
+        "name": "fails",
+        "model": "test_posterior:always_fails",
+        "parameters": {"x1": {"low": 0.0, "high": 1.0}},
+        "targets": {"values": {"y": {"value": 0.4, "tolerance": 0.1}}},
+        "search": {"initial": 8, "budget": 0, "batch": 8},
+        "ensemble": {"rounds": 1, "per_round": 8},
+    }
+    path = tmp_path / "fails.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = calibrate(path, tmp_path / "out", client=client, progress=False)
+    assert result.best is None and result.posterior.ess == 0.0
+    assert "# Calibration fails" in (tmp_path / "out" / "fit.md").read_text(encoding="utf-8")

@@ -361,11 +361,14 @@ def _convergence_axes(ax: plt.Axes, frame: pd.DataFrame) -> None:
             ax.axvline(group["candidate"].min(), color="0.5", lw=0.8)
             ax.text(group["candidate"].min(), 1.0, f" {stage}", transform=ax.get_xaxis_transform(), fontsize=7,
                     va="top", rotation=90)  # fmt: skip
-    ax.set_yscale("log")
     ax.set_xlabel("candidate")
     ax.set_ylabel("distance (sum of squared misses)")
-    ax.legend(fontsize=7, loc="lower left")
     ax.set_title("Search", fontsize=10)
+    if finite.empty:  # no candidate ran: nothing to draw on a log scale
+        ax.text(0.5, 0.5, "no candidate could run", transform=ax.transAxes, ha="center", va="center")
+        return
+    ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="lower left")
 
 
 def _spread_axes(ax: plt.Axes, result: CalibrationResult) -> None:
