@@ -619,6 +619,19 @@ def _add_discovery(commands) -> None:
     cmd.add_argument("--out", type=Path, help="output folder (default <folder>/discover-<the condition>/)")
     cmd.add_argument("--force", action="store_true", help="replace another discovery's results in --out")
     cmd.add_argument("--quiet", action="store_true", help="print only the output folder")
+    robust = commands.add_parser(
+        "robust",
+        help="robust policies: candidate policies of one vendor under every plausible set; regret and satisficing",
+        epilog="example:\n  sim robust scenarios/robust/price_policies.yaml\nInterrupted? Run the same command "
+        "again: stored runs are reused.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    robust.add_argument("policies", type=Path, help="policies YAML file (see docs/discovery.md)")
+    robust.add_argument("--out", type=Path, help="output folder (default runs/robust-<name>/)")
+    robust.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    robust.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
+    robust.add_argument("--force", action="store_true", help="write into a folder that holds another comparison")
+    robust.add_argument("--quiet", action="store_true", help="no progress bar; print only the output folder")
 
 
 def cmd_discover(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -652,6 +665,36 @@ def cmd_discover(args: argparse.Namespace, out: Console, err: Console) -> int:
     _say(out, f"Feature scores: {scores}")
     _say(out, f"Report, boxes and charts in {folder}/ (discover.md); boxes describe the sampled space, not the world")
     return 0
+
+
+def cmd_robust(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.discover.robust import load_robust, run_robust
+    from sim.report.robust_report import robust_table, verdict
+
+    if args.workers is not None and args.workers < 1:
+        return _fail(err, f"--workers: expected at least 1, got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        return _fail(err, "--workers: not with --scheduler (a running cluster has its own workers)")
+    robust = load_robust(args.policies)
+    if not args.quiet:
+        runs = len(robust.scenarios) * len(robust.seeds)
+        _say(out, f"{len(robust.policies)} policies x {len(robust.set_ids)} plausible sets x "
+                  f"{_count(len(robust.seeds), 'seed')} = {runs} runs")  # fmt: skip
+    try:
+        result = run_robust(
+            robust, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet, force=args.force
+        )
+    except KeyboardInterrupt:
+        _say(err, "interrupted; finished runs are stored: run the same command again to resume")
+        return 130
+    if args.quiet:
+        _say(out, str(result.folder))
+    else:
+        out.print(robust_table(result))
+        for line in verdict(result):
+            _say(out, line.replace("**", ""))
+        _say(out, f"Report, table and chart in {result.folder}/ (robust.md)")
+    return 0 if result.complete else 1
 
 
 def cmd_app(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -706,6 +749,7 @@ COMMANDS = {
     "analyze": cmd_analyze,
     "calibrate": cmd_calibrate,
     "discover": cmd_discover,
+    "robust": cmd_robust,
     "app": cmd_app,
 }
 
