@@ -12,10 +12,12 @@ from conftest import ROOT
 import sim
 
 HEAVY = ("mesa", "dask", "distributed", "SALib", "matplotlib")
+DISCOVERY = ("ema_workbench", "sklearn", "statsmodels", "seaborn")  # sim discover's analysis libraries
 
 
-def modules_after(*argv: str) -> set[str]:
-    """Top-level packages loaded by a fresh interpreter that ran `sim ARGV...` (via the CLI's main)."""
+def modules_after(*argv: str, code: int = 0) -> set[str]:
+    """Top-level packages loaded by a fresh interpreter that ran `sim ARGV...` (via the CLI's main),
+    which must end with exit code `code`."""
     program = (
         "import json, sys\n"
         "from sim.cli import main\n"
@@ -24,7 +26,8 @@ def modules_after(*argv: str) -> set[str]:
         "print('MODULES=' + json.dumps(sorted(sys.modules)))\n"
         "sys.exit(code)\n"
     )
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == code, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES="))
     return {name.split(".")[0] for name in json.loads(line.removeprefix("MODULES="))}
 
@@ -33,7 +36,7 @@ def modules_after(*argv: str) -> set[str]:
 def test_validate_and_schema_load_no_model_sweep_or_chart_libraries(argv):
     loaded = modules_after(*argv)
     assert "sim" in loaded and "pydantic" in loaded, "the command ran"
-    assert not loaded & set(HEAVY), f"`sim {' '.join(argv)}` loaded {sorted(loaded & set(HEAVY))}"
+    assert not loaded & {*HEAVY, *DISCOVERY}, f"`sim {' '.join(argv)}` loaded {sorted(loaded & {*HEAVY, *DISCOVERY})}"
 
 
 def test_run_loads_mesa_but_not_dask(tmp_path):
@@ -42,7 +45,14 @@ def test_run_loads_mesa_but_not_dask(tmp_path):
     assert "mesa" in loaded, "the run built the model"
     assert (tmp_path / "shares.png").stat().st_size > 0, "the run drew its charts"
     assert "matplotlib" not in loaded, "the charts were drawn by the painter processes, not by the command"
-    assert not loaded & {"dask", "distributed", "SALib"}
+    assert not loaded & {"dask", "distributed", "SALib", *DISCOVERY}
+
+
+def test_discover_checks_its_condition_before_loading_any_analysis_library(tmp_path):
+    """A question the results cannot answer is refused before PRIM, CART or charts are imported."""
+    loaded = modules_after("discover", str(tmp_path), "--where", "token_share[volcano]@2026-12 > 0.5", code=2)
+    assert "sim" in loaded, "the command ran"
+    assert not loaded & {*DISCOVERY, "matplotlib", "dask", "distributed"}, sorted(loaded & {*DISCOVERY, "matplotlib"})
 
 
 def test_every_public_name_is_there_when_asked_for():
