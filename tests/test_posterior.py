@@ -256,3 +256,16 @@ def test_a_calibration_whose_every_candidate_fails_still_writes_its_report(clien
     result = calibrate(path, tmp_path / "out", client=client, progress=False)
     assert result.best is None and result.posterior.ess == 0.0
     assert "# Calibration fails" in (tmp_path / "out" / "fit.md").read_text(encoding="utf-8")
+
+
+def test_posterior_weights_resting_on_a_handful_of_sets_are_not_used_and_the_answer_says_so():
+    import pandas as pd
+
+    from sim.whatif.ensemble import MIN_EFFECTIVE_SETS, set_weights
+
+    peaked = pd.DataFrame({"weight": [0.97] + [0.03 / 49] * 49})
+    weights, said = set_weights(peaked)
+    assert weights is None and f"fewer than {MIN_EFFECTIVE_SETS}" in said
+    spread = pd.DataFrame({"weight": np.linspace(1.0, 2.0, 50)})
+    weights, said = set_weights(spread)
+    assert weights is not None and weights.sum() == pytest.approx(1.0) and "effective sets" in said

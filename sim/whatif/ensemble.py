@@ -28,6 +28,7 @@ from sim.whatif.changes import Changes, explain_no_effect, parse_changes
 SET_PREFIX = "set."
 UNIT_PREFIX = "unit."
 DECIDED = 0.9  # share of sets that must agree on a sign before a headline calls it
+MIN_EFFECTIVE_SETS = 20  # posterior weights resting on fewer effective sets than this are not used
 DEFAULT_ENSEMBLE_REPLICATES = 2
 RANGE = 0.9
 
@@ -47,6 +48,7 @@ class EnsembleWhatIfResult:
     confidence: float = RANGE
     versions: dict[str, str] = field(default_factory=versions)
     no_effect: list[str] = field(default_factory=list)  # why a change altered nothing in any set, if it did not
+    weighting: str = "equal weights (the calibration gave none)"  # how the sets were weighed, and why
 
     @property
     def dates(self) -> list[str]:
@@ -61,7 +63,8 @@ class EnsembleWhatIfResult:
         return (
             f"Ranges: {round(100 * self.confidence)} % of the {len(self.sets)} plausible parameter sets "
             f"of {self.source} "
-            f"(each set's effect is the mean of {len(self.seeds)} paired replicates); the difference is their median."
+            f"(each set's effect is the mean of {len(self.seeds)} paired replicates); the difference is their median. "
+            f"Sets weighed by {self.weighting}."
         )
 
     @property
@@ -84,7 +87,8 @@ class EnsembleWhatIfResult:
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
         rows["size"] = rows["difference"].abs()
         ranked = rows.sort_values(["size", "vendor", "metric"], ascending=[False, True, True]).head(count)
-        return [ensemble_sentence(row, date, self.baseline, self.confidence) for row in ranked.itertuples()]
+        sentences = [ensemble_sentence(row, date, self.baseline, self.confidence) for row in ranked.itertuples()]
+        return [*sentences, f"Sets weighed by {self.weighting}."]
 
 
 def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
@@ -207,7 +211,7 @@ def ensemble_whatif(
     base_means = base_runs.reshape(shape).mean(axis=1)
     variant_means = variant_runs.reshape(shape).mean(axis=1)
     labels = [month_at(first.start, i) for i in range(first.months)]
-    weights = chosen["weight"].to_numpy(dtype=float) if "weight" in chosen and chosen["weight"].sum() > 0 else None
+    weights, weighting = set_weights(chosen)
     table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE, weights)
     unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
     runs = f"every replicate in all {len(pairs)} plausible parameter sets"
@@ -221,7 +225,28 @@ def ensemble_whatif(
         table=table,
         samples={"baseline": base_means, "whatif": variant_means},
         no_effect=explain_no_effect(first, changes, runs) if unchanged else [],
+        weighting=weighting,
     )
+
+
+def set_weights(chosen: pd.DataFrame) -> tuple[np.ndarray | None, str]:
+    """The chosen sets' posterior weights, or None (equal weights) when they rest on too few sets.
+
+    Importance weights concentrated on a handful of sets would make one or two runs decide
+    every headline; below MIN_EFFECTIVE_SETS effective sets the sets count equally, and the
+    answer says so.
+    """
+    if "weight" not in chosen or not chosen["weight"].sum() > 0:
+        return None, "equal weights (the calibration gave none)"
+    weights = chosen["weight"].to_numpy(dtype=float)
+    weights = weights / weights.sum()
+    effective = 1.0 / float(np.sum(weights**2))
+    if effective < MIN_EFFECTIVE_SETS:
+        return None, (
+            f"equal weights: their posterior weights rest on {effective:.1f} effective sets, fewer than "
+            f"{MIN_EFFECTIVE_SETS}, so a handful of sets would decide every answer"
+        )
+    return weights, f"their posterior weights ({effective:.0f} effective sets)"
 
 
 def summarize_sets(
