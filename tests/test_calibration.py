@@ -277,7 +277,9 @@ def test_an_ensemble_whatif_of_no_change_is_exactly_zero_with_zero_width_ranges(
     result = ensemble_whatif(scenario, Changes(), tiny_ensemble(), replicates=1, workers=1, progress=False)
     table = result.table
     assert (table["difference"] == 0).all() and (table["low"] == 0).all() and (table["high"] == 0).all()
-    assert all("exactly unchanged in all 3" in line for line in result.headlines())
+    *sentences, weighting = result.headlines()
+    assert sentences and all("exactly unchanged in all 3" in line for line in sentences)
+    assert weighting == "Sets weighed by equal weights (the calibration gave none)."
 
 
 def test_an_ensemble_whatif_that_changes_nothing_in_any_set_names_what_absorbed_it():
