@@ -162,4 +162,3 @@ def robust_figure(result: RobustResult) -> Figure:
         axes[1, j].set_title("regret: shortfall from the best policy in each set", fontsize=8)
     fig.suptitle(f"{result.robust.name}: each policy across {len(result.robust.set_ids)} plausible sets", fontsize=10)
     return fig
-
