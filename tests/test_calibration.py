@@ -427,3 +427,23 @@ def test_an_until_month_the_calendar_cannot_hold_is_refused_saying_why(until, ph
     err = capsys.readouterr().err
     assert code == 2 and phrase in err and "Traceback" not in err
     assert not (tmp_path / "c").exists()
+
+
+def test_the_shipped_ensemble_comes_from_the_calibration_that_made_the_baseline():
+    """data/ensembles/baseline answers ensemble what-ifs on a fresh clone; one of its sets is the baseline."""
+    from sim.whatif.ensemble import read_ensemble
+
+    sets = read_ensemble(ROOT / "data" / "ensembles" / "baseline")
+    data = sim.load_scenario(SCENARIOS / "baseline.yaml").model_dump()
+
+    def at(path: str) -> float:
+        node = data
+        for key in path.split("."):
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        return float(node)
+
+    columns = [c for c in sets.columns if c.startswith("set.")]
+    baseline = np.array([at(c[len("set.") :]) for c in columns])
+    relative = np.abs(sets[columns].to_numpy() / baseline - 1.0).max(axis=1)
+    assert relative.min() < 1e-5, "no shipped set holds the baseline's fitted values: recalibrate and copy the ensemble"
+    assert sets["weight"].sum() == pytest.approx(1.0)
