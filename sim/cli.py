@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_analyze(commands)
     _add_calibrate(commands)
     _add_discovery(commands)
+    _add_game(commands)
     _add_app(commands)
     return parser
 
@@ -606,6 +607,77 @@ Conditions: OUTCOME OP VALUE joined by 'and'; see docs/discovery.md.
 """
 
 
+GAME_EXAMPLES = """examples:
+  sim game scenarios/strategic.yaml --from 2026-01                        # every vendor re-optimises from Jan 2026
+  sim game scenarios/strategic.yaml --from 2026-01 --shock volcano=99%    # Volcano cuts 99 %; the others respond
+  sim game scenarios/strategic.yaml --from 2026-01 --set agents.developers=40000 --set agents.enterprises=15000
+"""
+
+
+def _add_game(commands) -> None:
+    cmd = commands.add_parser(
+        "game",
+        help="strategic vendors: best responses to each other's prices, with and without a shock",
+        epilog=GAME_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("scenario", type=Path, help="a scenario whose vendors have `strategy` blocks")
+    cmd.add_argument("--from", dest="start", required=True, metavar="YYYY-MM", help="the month the vendors choose")
+    cmd.add_argument("--shock", metavar="WHO=PCT%", help="a vendor's price cut, fixed (e.g. volcano=99%%)")
+    cmd.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE", help="scenario field")
+    cmd.add_argument("--seeds", type=int, default=1, help="seeds each profile is averaged over (default 1)")
+    cmd.add_argument("--rounds", type=int, default=6, help="most rounds of best responses (default 6)")
+    cmd.add_argument("--out", type=Path, help="output folder (default runs/<scenario>-game-<month>[-<shock>]/)")
+    cmd.add_argument("--force", action="store_true", help="replace another game's results in the folder")
+    cmd.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+
+def cmd_game(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from sim.game.market import play_game
+    from sim.game.report import answer_sentences, game_identity, save_game
+
+    if not 1 <= args.seeds <= 20:
+        return _fail(err, f"--seeds: expected 1 to 20, got {args.seeds}")
+    if not 1 <= args.rounds <= 50:
+        return _fail(err, f"--rounds: expected 1 to 50, got {args.rounds}")
+    scenario = load_scenario(args.scenario, args.sets)
+    try:
+        start = parse_month(args.start)
+    except ValueError as error:
+        raise ScenarioError([Problem("--from", args.start, str(error))]) from None
+    shock = _shock(args.shock) if args.shock else {}
+    slug = f"-{args.shock.replace('=', '-').replace('%', '')}" if args.shock else ""
+    folder = args.out or Path("runs") / f"{scenario.name}-game-{start}{slug}"
+    with claimed_folder(folder, game_identity(scenario, start, shock), replace=args.force) as claim:
+        began = time.perf_counter()
+        answer = play_game(
+            scenario, start, shock, seeds=[scenario.seed + k for k in range(args.seeds)], source=str(args.scenario),
+            max_rounds=args.rounds, progress=None if args.quiet else (lambda line: _say(err, line)),
+        )  # fmt: skip
+        claim.commit(lambda staging: save_game(answer, staging))
+    if args.quiet:
+        _say(out, str(folder))
+        return 0
+    for line in answer_sentences(answer):
+        _say(out, line)
+    _say(out, f"{time.perf_counter() - began:.0f} s; outputs in {folder}/ (game.md)")
+    return 0
+
+
+def _shock(text: str) -> dict[str, float]:
+    """'volcano=99%' -> {'volcano': 0.01}: the vendor's price as a multiple of what it was."""
+    vendor, _, cut = text.partition("=")
+    try:
+        percent = float(cut.rstrip("%"))
+    except ValueError:
+        percent = float("nan")
+    if not vendor or not cut.endswith("%") or not 0 < percent < 100:
+        raise ScenarioError(
+            [Problem("--shock", text, "expected WHO=PCT% with a cut between 0 and 100 %, e.g. volcano=99%")]
+        )
+    return {vendor: 1.0 - percent / 100.0}
+
+
 def _add_discovery(commands) -> None:
     cmd = commands.add_parser(
         "discover",
@@ -750,6 +822,7 @@ COMMANDS = {
     "calibrate": cmd_calibrate,
     "discover": cmd_discover,
     "robust": cmd_robust,
+    "game": cmd_game,
     "app": cmd_app,
 }
 

@@ -159,6 +159,52 @@ class MarginFloor(Strict):
 PricingPolicy = Annotated[MatchCheapest | DefendShare | MarginFloor, Field(discriminator="policy")]
 
 
+class Objective(Strict):
+    """What a strategic vendor maximises over its horizon: a weighted sum of fractions.
+
+    Profit is counted as a share of the whole market's revenue over the horizon (so that it is
+    on the scale of the shares); token and revenue shares are the horizon's ratios of sums.
+    """
+
+    profit: float = Field(0.0, ge=0, description="weight on discounted gross profit / the market's revenue")
+    token_share: float = Field(0.0, ge=0, description="weight on the share of external API tokens")
+    revenue_share: float = Field(0.0, ge=0, description="weight on the share of AI cloud revenue")
+
+    @model_validator(mode="after")
+    def _something(self) -> Objective:
+        if self.profit + self.token_share + self.revenue_share <= 0:
+            raise ValueError("give at least one positive weight: profit, token_share or revenue_share")
+        return self
+
+
+class Strategy(Strict):
+    """A vendor that chooses its token list price (`sim game`), instead of following its timeline.
+
+    From the game's first month the vendor sets its price as a multiple of the price it had
+    then, once for the rest of the run, within `price_bounds`; its rivals' choices are taken
+    as given (a best response), and the game iterates until no vendor gains by changing.
+    """
+
+    objective: Objective
+    loss_budget: MayBeInfinite = Field(
+        math.inf, ge=0, description="token losses (serving cost above token revenue) it accepts over the horizon, yuan"
+    )
+    discount_rate: float = Field(0.01, ge=0, le=0.5, description="monthly discount rate of profit")
+    price_bounds: list[float] = Field(
+        default_factory=lambda: [0.05, 20.0],
+        min_length=2,
+        max_length=2,
+        description="lowest and highest price as multiples of its price when the game starts",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Strategy:
+        low, high = self.price_bounds
+        if not 0 < low < high:
+            raise ValueError(f"price_bounds: expected 0 < low < high, got {low:g} and {high:g}")
+        return self
+
+
 class LossResponse(Strict):
     """What a vendor does when its tokens sell far below cost for long (brief rule 8: firms
     behave as firms). Losses on tokens are first drawn from a named subsidy budget (the group
@@ -255,6 +301,9 @@ class Vendor(Strict):
     first_party: FirstParty | None = Field(None, description="the group's own apps, if any")
     losses: LossResponse = Field(
         default_factory=LossResponse, description="how long it sells tokens below cost, and who pays for it"
+    )
+    strategy: Strategy | None = Field(
+        None, description="objectives for `sim game`: the vendor then chooses its price (else it follows its timeline)"
     )
 
     @model_validator(mode="after")

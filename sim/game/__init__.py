@@ -1,0 +1,1 @@
+"""Strategic vendors: best responses by simulation, iterated to where no vendor gains by changing."""
