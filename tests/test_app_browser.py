@@ -183,7 +183,7 @@ def test_play_runs_months_until_paused_and_reset_starts_over(page):
 
 def test_a_whatif_runs_in_the_background_and_shows_its_headline_and_downloads(page):
     page.page.get_by_role("tab", name="What-if").click()
-    page.page.get_by_label("--price-cut WHO=PCT%@YYYY-MM").fill("all=90%@2024-06")
+    page.page.get_by_label("Price cut (e.g. 99%, volcano=99%, all=99%@2026-01)").fill("all=90%@2024-06")
     replicates = page.page.get_by_label("Paired replicates")
     replicates.fill("2")
     replicates.press("Enter")
@@ -198,7 +198,7 @@ def test_a_whatif_runs_in_the_background_and_shows_its_headline_and_downloads(pa
 
 def test_a_whatif_change_outside_the_scenario_is_a_message_and_nothing_runs(page):
     page.page.get_by_role("tab", name="What-if").click()
-    page.page.get_by_label("--price-cut WHO=PCT%@YYYY-MM").fill("all=90%@2030-01")
+    page.page.get_by_label("Price cut (e.g. 99%, volcano=99%, all=99%@2026-01)").fill("all=90%@2030-01")
     page.page.get_by_role("button", name="Run what-if").click()
     error = page.page.locator(".sim-whatif-error")
     error.wait_for()

@@ -129,4 +129,15 @@ def test_the_whatif_page_names_a_folder_that_is_not_a_calibration(tmp_path):
     (tmp_path / "calibration.json").write_text("{}")
     assert ensemble_problem(form, 2) == ""
     assert "Plausible sets" in ensemble_problem({**form, "ensemble_sets": "0"}, 2)
+    assert ensemble_problem({**form, "ensemble_sets": ""}, 2) == ""  # empty: the default number of sets
     assert ensemble_problem({"ensemble": ""}, 2) == ""
+
+
+def test_a_change_written_shortly_means_every_vendor_from_the_form_s_month():
+    from sim.app.levers import with_defaults
+
+    assert with_defaults("99%", "2025-07") == "all=99%@2025-07"
+    assert with_defaults("volcano=99%", "2025-07") == "volcano=99%@2025-07"
+    assert with_defaults("all=99%@2026-01", "2025-07") == "all=99%@2026-01"
+    changes = whatif_changes(price_cut="99%", both="months=48\n", default_month="2025-07")
+    assert changes.price_cuts == ["all=99%@2025-07"] and changes.both == ["months=48"]

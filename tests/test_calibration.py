@@ -445,5 +445,7 @@ def test_the_shipped_ensemble_comes_from_the_calibration_that_made_the_baseline(
     columns = [c for c in sets.columns if c.startswith("set.")]
     baseline = np.array([at(c[len("set.") :]) for c in columns])
     relative = np.abs(sets[columns].to_numpy() / baseline - 1.0).max(axis=1)
-    assert relative.min() < 1e-5, "no shipped set holds the baseline's fitted values: recalibrate and copy the ensemble"
+    # 1e-3: --write-base writes six significant digits, and a value may be rounded to a grid the app's sliders
+    # can show; sets of another calibration differ from the baseline by far more
+    assert relative.min() < 1e-3, "no shipped set holds the baseline's fitted values: recalibrate and copy the ensemble"
     assert sets["weight"].sum() == pytest.approx(1.0)

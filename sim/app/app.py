@@ -40,7 +40,7 @@ from sim.scenario.calendar import month_at
 from sim.scenario.loading import ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
 from sim.whatif.analysis import DEFAULT_REPLICATES, whatif
-from sim.whatif.changes import parse_changes
+from sim.whatif.changes import Changes, parse_changes
 
 PLAY_INTERVAL_S = 0.3  # a month every 0.3 s: slow enough to watch, and to press Pause
 MAX_REPLICATES = 200
@@ -292,12 +292,12 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
     folder = form.get("ensemble", "").strip()
     result = whatif(
         scenario,
-        whatif_changes(**{k: v for k, v in form.items() if k not in ENSEMBLE_FIELDS}),
+        form_changes(scenario, form),
         replicates,
         progress=False,
         on_pair=on_pair,
         ensemble=folder or None,
-        sets=int(form.get("ensemble_sets") or DEFAULT_SETS) if folder else None,
+        sets=int(form.get("ensemble_sets").strip() or DEFAULT_SETS) if folder else None,
     )
     with tempfile.TemporaryDirectory(prefix="sim-whatif-") as folder:
         written = save_whatif(result, Path(folder))
@@ -305,11 +305,21 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
     return WhatIfView(result.headlines(), files["whatif.png"], files, time.perf_counter() - started)
 
 
+def middle_month(scenario: Scenario) -> str:
+    """Half-way through the scenario: the month a change written without one starts."""
+    return month_at(scenario.start, scenario.months // 2)
+
+
 def default_form(scenario: Scenario) -> dict[str, str]:
     """A price cut by every vendor half-way through: a question that always fits the scenario."""
-    middle = month_at(scenario.start, scenario.months // 2)
-    return {"price_cut": f"all=50%@{middle}", "capacity_cap": "", "switching_cost": "", "sets": "",
-            "ensemble": "", "ensemble_sets": str(DEFAULT_SETS)}  # fmt: skip
+    return {"price_cut": f"all=50%@{middle_month(scenario)}", "capacity_cap": "", "switching_cost": "", "sets": "",
+            "both": "", "ensemble": "", "ensemble_sets": ""}  # fmt: skip
+
+
+def form_changes(scenario: Scenario, form: dict[str, str]) -> Changes:
+    """The form's changes, a change written without a month starting half-way through."""
+    fields = {k: v for k, v in form.items() if k not in ENSEMBLE_FIELDS}
+    return whatif_changes(**fields, default_month=middle_month(scenario))
 
 
 ENSEMBLE_FIELDS = ("ensemble", "ensemble_sets")
@@ -324,8 +334,8 @@ def ensemble_problem(form: dict[str, str], replicates: int) -> str:
     if not (Path(folder) / "ensemble.parquet").is_file() or not (Path(folder) / "calibration.json").is_file():
         return f"Calibration folder: {folder} is not a finished calibration (run `sim calibrate` first)"
     sets = form.get("ensemble_sets", "").strip()
-    if not sets.isdigit() or int(sets) < 1:
-        return f"Plausible sets: expected a positive whole number, got {sets!r}"
+    if sets and (not sets.isdigit() or int(sets) < 1):
+        return f"Plausible sets: expected a positive whole number (empty: {DEFAULT_SETS}), got {sets!r}"
     return ""
 
 
@@ -345,7 +355,7 @@ def start_whatif() -> None:
         whatif_problem.value = problem
         return
     try:
-        parse_changes(base.value, whatif_changes(**{k: v for k, v in form.items() if k not in ENSEMBLE_FIELDS}))
+        parse_changes(base.value, form_changes(base.value, form))
     except ScenarioError as error:
         whatif_problem.value = str(error)
         return
@@ -365,20 +375,29 @@ def WhatIfForm() -> None:
         solara.Text(
             f"{scenario.start} to {month_at(scenario.start, scenario.months - 1)}, "
             f"{scenario.agents.developers:,} developer and {scenario.agents.enterprises:,} enterprise agents. "
-            "Each field takes what the sim whatif flag of the same name takes; leave it empty for no change."
+            f"Leave a field empty for no change. A change without a month starts in {middle_month(scenario)}; "
+            "without a vendor, it applies to all."
         )
-        solara.InputText("--price-cut WHO=PCT%@YYYY-MM", value=form["price_cut"], on_value=edit("price_cut"))
-        solara.InputText("--capacity-cap WHO=PCT%@YYYY-MM", value=form["capacity_cap"], on_value=edit("capacity_cap"))
-        solara.InputText("--switching-cost PCT%@YYYY-MM", value=form["switching_cost"], on_value=edit("switching_cost"))
-        solara.InputTextArea("--set PATH=VALUE (one a line)", value=form["sets"], on_value=edit("sets"), rows=2)
+        solara.InputText("Price cut (e.g. 99%, volcano=99%, all=99%@2026-01)", value=form["price_cut"],
+                         on_value=edit("price_cut"))  # fmt: skip
+        solara.InputText("Cap on imported GPUs' monthly growth (e.g. 0%, all=0%@2025-01)",
+                         value=form["capacity_cap"], on_value=edit("capacity_cap"))  # fmt: skip
+        solara.InputText("Switching costs change (e.g. -50%@2025-01)", value=form["switching_cost"],
+                         on_value=edit("switching_cost"))  # fmt: skip
+        solara.InputTextArea("Other fields, what-if side only (PATH=VALUE, one a line)", value=form["sets"],
+                             on_value=edit("sets"), rows=2)  # fmt: skip
+        solara.InputTextArea("Fields on both sides (PATH=VALUE, one a line; e.g. months=48 to run past 2026)",
+                             value=form.get("both", ""), on_value=edit("both"), rows=1)  # fmt: skip
         solara.InputInt("Paired replicates (per set with an ensemble)", value=replicates.value,
                         on_value=replicates.set)  # fmt: skip
         solara.InputText(
-            "Calibration folder for an ensemble answer (e.g. runs/calibration-baseline; empty: this scenario only)",
+            "Calibration folder for an answer over plausible parameter sets (e.g. data/ensembles/baseline; "
+            "empty: this scenario's parameters only)",
             value=form.get("ensemble", ""),
             on_value=edit("ensemble"),
         )
-        solara.InputText("Plausible sets", value=form.get("ensemble_sets", ""), on_value=edit("ensemble_sets"))
+        solara.InputText(f"Plausible sets to run (with a calibration folder; empty: {DEFAULT_SETS})",
+                         value=form.get("ensemble_sets", ""), on_value=edit("ensemble_sets"))  # fmt: skip
         with solara.Row():
             solara.Button("Run what-if", color="primary", on_click=start_whatif, disabled=run_whatif.pending)
             solara.Button("Cancel", on_click=run_whatif.cancel, disabled=not run_whatif.pending)
@@ -402,8 +421,8 @@ def WhatIfAnswer() -> None:
     with solara.Column(classes=["sim-headlines"], gap="4px"):
         for line in view.headlines:
             solara.Text(line, classes=["sim-headline"])
-    solara.Text(f"{view.seconds:.1f} s")
-    with solara.Row():
+    solara.Text(f"Answered in {view.seconds:.1f} s", classes=["sim-whatif-time"])
+    with solara.Row(style={"flex-wrap": "wrap"}):
         for name, data in view.files.items():
             solara.FileDownload(data, filename=name, label=f"Download {name}")
     solara.Image(view.chart, classes=["sim-whatif-chart"])

@@ -195,14 +195,28 @@ def whatif_changes(
     capacity_cap: str = "",
     switching_cost: str = "",
     sets: str = "",
+    both: str = "",
+    default_month: str | None = None,
 ) -> Changes:
     """The What-if page's form as `sim whatif` flags: each field holds one flag's value or is empty.
 
-    `sets` holds one PATH=VALUE per line (the `--set` flag, what-if side only).
+    `sets` and `both` hold one PATH=VALUE per line (`--set`, the what-if side only; `--both`,
+    both sides alike). A price cut or capacity cap may be written shortly: "99%" means every
+    vendor from `default_month`, "volcano=99%" that vendor from then (`with_defaults`).
     """
     return Changes(
-        price_cuts=[price_cut.strip()] if price_cut.strip() else [],
-        capacity_caps=[capacity_cap.strip()] if capacity_cap.strip() else [],
+        price_cuts=[with_defaults(price_cut, default_month)] if price_cut.strip() else [],
+        capacity_caps=[with_defaults(capacity_cap, default_month)] if capacity_cap.strip() else [],
         switching_costs=[switching_cost.strip()] if switching_cost.strip() else [],
         sets=[line.strip() for line in sets.splitlines() if line.strip()],
+        both=[line.strip() for line in both.splitlines() if line.strip()],
     )
+
+
+def with_defaults(text: str, month: str | None) -> str:
+    """'99%' -> 'all=99%@MONTH', 'volcano=99%' -> 'volcano=99%@MONTH'; anything else as written."""
+    text = text.strip()
+    if month is None or "@" in text:
+        return text
+    who, sep, amount = text.rpartition("=")
+    return f"{who if sep else 'all'}={amount}@{month}"
