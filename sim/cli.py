@@ -424,7 +424,7 @@ def _ensemble_size(folder: Path) -> int | None:
 CALIBRATE_EXAMPLES = """examples:
   sim calibrate scenarios/calibration/baseline.yaml                 # -> runs/calibration-baseline/
   sim calibrate scenarios/calibration/baseline.yaml --until 2024-12 # fit 2024's figures, predict 2025's
-  sim whatif scenarios/baseline.yaml --ensemble runs/calibration-baseline --price-cut all=99%@2026-01
+  sim whatif scenarios/baseline.yaml --ensemble data/ensembles/baseline --price-cut all=99%@2026-01
 Interrupted? Run the same command again: stored runs are reused and the result is the same.
 """
 
