@@ -8,7 +8,8 @@ only and loads nothing from outside the machine (docs/app.md). The pages:
   come from the model's Mesa DataCollector.
 - What-if: the changes of `sim whatif`, paired replicates in the background with a
   progress bar and Cancel, the difference chart, headlines and the report files.
-- Sweeps: a finished sweep folder's sensitivity indices and fan charts.
+- Sweeps: a finished sweep folder's sensitivity indices and fan charts, and a Discover
+  panel: `sim discover` on its runs, in memory (sim/app/discovery.py).
 
 Long work runs in solara tasks (threads), so the page stays responsive; bad input is a
 message on the page and the server keeps serving. Nothing is written except temporary
@@ -29,11 +30,12 @@ import solara
 import solara.lab
 from mesa.visualization.solara_viz import UserInputs
 
-from sim.app import charts
+from sim.app import charts, discovery
 from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
 from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
 from sim.app.scenarios import load_upload, shipped_scenarios
 from sim.app.widgets import Echarts, FileChooser
+from sim.discover.cases import Cases
 from sim.model.market import MarketModel
 from sim.run import build_model
 from sim.scenario.calendar import month_at
@@ -448,22 +450,16 @@ class SweepView:
     indices: pd.DataFrame | None = None
     indices_chart: bytes | None = None
     fan_chart: bytes | None = None
-
-
-def _figure_png(fig) -> bytes | None:
-    if fig is None:
-        return None
-    import matplotlib.pyplot as plt  # the report figures are pyplot's; only the Sweeps page needs it
-
-    try:
-        return charts.png(fig)
-    finally:
-        plt.close(fig)
+    cases: Cases | None = None  # the runs as `sim discover` reads them, for the Discover panel
+    example: str = ""  # a condition these runs can answer, the panel's placeholder
+    cases_problem: str = ""  # why the Discover panel cannot read the runs
 
 
 @solara.lab.task
 def open_sweep(folder: str) -> SweepView:
-    """Analyse a finished sweep in memory (nothing written into its folder)."""
+    """Analyse a finished sweep in memory (nothing written into its folder), and read its runs
+    as `sim discover` does, so the Discover panel answers without reading the folder again."""
+    from sim.discover.cases import load_cases
     from sim.report.sweep_report import fan_figure, indices_figure
     from sim.sweep.sensitivity import analyze_sweep
 
@@ -473,16 +469,30 @@ def open_sweep(folder: str) -> SweepView:
         return SweepView(problem=str(error))
     except (OSError, ValueError, KeyError) as error:
         return SweepView(problem=f"{folder}: cannot read this sweep ({type(error).__name__}: {error})")
+    cases, cases_problem = None, ""
+    try:
+        cases = load_cases(folder)
+    except ScenarioError as error:
+        cases_problem = str(error)
     return SweepView(
         headline=analysis.headline,
         notes=analysis.notes,
         indices=analysis.indices,
-        indices_chart=_figure_png(indices_figure(analysis)) if not analysis.indices.empty else None,
-        fan_chart=_figure_png(fan_figure(analysis)),
+        indices_chart=charts.figure_png(indices_figure(analysis)) if not analysis.indices.empty else None,
+        fan_chart=charts.figure_png(fan_figure(analysis)),
+        cases=cases,
+        example=discovery.example_condition(cases) if cases is not None else "",
+        cases_problem=cases_problem,
     )
 
 
 sweep_folder = solara.reactive("")
+
+
+def open_folder() -> None:
+    """Open the folder typed or picked; the Discover panel's last answer was about another sweep."""
+    discovery.reset()
+    open_sweep(sweep_folder.value)
 
 
 def finished_sweeps() -> list[str]:
@@ -498,9 +508,7 @@ def Sweeps() -> None:
         if found:
             solara.Select("Sweeps found under runs/", values=found, value=None, on_value=sweep_folder.set)
         solara.InputText("Sweep folder", value=sweep_folder.value, on_value=sweep_folder.set, continuous_update=True)
-        solara.Button(
-            "Open", color="primary", on_click=lambda: open_sweep(sweep_folder.value), disabled=open_sweep.pending
-        )
+        solara.Button("Open", color="primary", on_click=open_folder, disabled=open_sweep.pending)
     if open_sweep.pending:
         solara.ProgressLinear(True)
         return
@@ -520,6 +528,10 @@ def Sweeps() -> None:
         solara.Image(view.fan_chart, classes=["sim-fan-chart"])
     if view.indices is not None and not view.indices.empty:
         solara.DataFrame(view.indices, items_per_page=15)
+    if view.cases is not None:
+        discovery.Discover(view.cases, view.example)
+    elif view.cases_problem:
+        solara.Warning(f"Discover: {view.cases_problem}")
 
 
 # --- the pages -----------------------------------------------------------------------------

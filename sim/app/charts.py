@@ -37,6 +37,18 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def figure_png(fig: Figure | None) -> bytes | None:
+    """A report figure as PNG bytes for the page, then closed: pyplot keeps every open figure."""
+    if fig is None:
+        return None
+    import matplotlib.pyplot as plt  # the report figures are pyplot's; only the Sweeps page needs it
+
+    try:
+        return png(fig)
+    finally:
+        plt.close(fig)
+
+
 def _labels(scenario: Scenario) -> list[str]:
     return [month_at(scenario.start, i) for i in range(scenario.months)]
 
