@@ -250,20 +250,61 @@ def test_a_running_whatif_shows_its_progress_and_cancel_stops_it(page):
     assert page.page.get_by_role("button", name="Run what-if").is_enabled()
 
 
-def test_a_finished_sweep_shows_its_indices_and_fan_charts_and_is_left_as_it_was(page, app_url, tmp_path):
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory) -> Path:
+    """The small grid's finished folder, run once for the Sweeps page's tests (8 short runs)."""
     with (
         LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
-        done = run_sweep(SMALL_GRID, tmp_path / "small_grid", client=client, progress=False)
-    before = sorted(path.relative_to(done.folder) for path in done.folder.rglob("*"))
-    page.page.get_by_role("tab", name="Sweeps").click()
-    folder = page.page.get_by_label("Sweep folder")
-    folder.fill(str(done.folder))
-    page.page.get_by_role("button", name="Open").click()
-    page.page.locator(".sim-fan-chart").wait_for(timeout=60_000)
+        done = run_sweep(SMALL_GRID, tmp_path_factory.mktemp("sweep") / "small_grid", client=client, progress=False)
+    return done.folder
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(path.relative_to(folder) for path in folder.rglob("*"))
+
+
+def _open_sweep(page, folder: Path) -> None:
+    page.get_by_role("tab", name="Sweeps").click()
+    page.get_by_label("Sweep folder").fill(str(folder))
+    page.get_by_role("button", name="Open").click()
+    page.locator(".sim-fan-chart").wait_for(timeout=60_000)
+
+
+def test_a_finished_sweep_shows_its_indices_and_fan_charts_and_is_left_as_it_was(page, small_sweep):
+    before = _files(small_sweep)
+    _open_sweep(page.page, small_sweep)
     assert page.page.locator(".sim-indices-chart").count() == 1
-    assert sorted(path.relative_to(done.folder) for path in done.folder.rglob("*")) == before
+    assert _files(small_sweep) == before
     assert page.errors == []
+
+
+def test_discover_on_a_sweep_shows_the_chosen_box_and_the_tradeoff_chart_and_writes_nothing(page, small_sweep):
+    before = _files(small_sweep)
+    _open_sweep(page.page, small_sweep)
+    field = page.page.get_by_label("Condition")
+    assert "token_share[volcano]@2024-12 >" in field.get_attribute("placeholder"), "an example from its outcomes"
+    field.fill("token_share[volcano]@2024-12 > 0.26")
+    page.page.get_by_role("button", name="Run discovery").click()
+    page.page.locator(".sim-discover-tradeoff").wait_for(timeout=60_000)
+    assert "4 of 8 runs meet" in page.page.locator(".sim-discover-summary").inner_text()
+    box = page.page.locator(".sim-discover-box").first.inner_text()
+    assert "Box 1 (step 1 of its trajectory, sim discover's pick)" in box
+    assert "events.volcano_price_cut.price ≤" in box and "quasi-p" in box
+    assert "events.volcano_price_cut.price 1.00" in page.page.locator(".sim-discover-scores").inner_text()
+    assert _files(small_sweep) == before
+    assert page.errors == []
+
+
+def test_discover_with_a_bad_condition_shows_the_command_lines_message_and_runs_nothing(page, small_sweep):
+    _open_sweep(page.page, small_sweep)
+    page.page.get_by_label("Condition").fill("token_share[volcano]@2030-12 > 0.2")
+    page.page.get_by_role("button", name="Run discovery").click()
+    error = page.page.locator(".sim-discover-error")
+    error.wait_for(timeout=30_000)
+    assert error.inner_text().startswith("--where: token_share[volcano]@2030-12 > 0.2: unknown month or period")
+    assert page.page.locator(".sim-discover-progress").count() == 0
+    assert page.page.locator(".sim-discover-tradeoff").count() == 0
