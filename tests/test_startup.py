@@ -55,6 +55,16 @@ def test_discover_checks_its_condition_before_loading_any_analysis_library(tmp_p
     assert not loaded & {*DISCOVERY, "matplotlib", "dask", "distributed"}, sorted(loaded & {*DISCOVERY, "matplotlib"})
 
 
+def test_the_app_loads_no_discovery_library_until_the_discover_panel_runs():
+    """`sim app` imports its pages at start; PRIM's and CART's libraries (seconds) wait for a Run."""
+    program = "import json, sys\nimport sim.app.app\nprint('MODULES=' + json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES="))
+    loaded = {name.split(".")[0] for name in json.loads(line.removeprefix("MODULES="))}
+    assert "solara" in loaded, "the app's pages were imported"
+    assert not loaded & set(DISCOVERY), sorted(loaded & set(DISCOVERY))
+
+
 def test_every_public_name_is_there_when_asked_for():
     for name in sim.__all__:
         assert getattr(sim, name) is not None
