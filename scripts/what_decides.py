@@ -43,9 +43,10 @@ def main() -> None:
     scenario = sim.load_scenario(args.scenario, scale)
     changes = sim.Changes(args.price_cut, [], args.switching_cost, [], scale, args.against)
     result = ensemble_whatif(scenario, changes, read_ensemble(args.calibration), sets=args.sets, replicates=1)
-    metric, month = ["token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin"].index(
-        args.metric
-    ), result.dates.index(args.at)
+    metric, month = (
+        ["token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin"].index(args.metric),
+        result.dates.index(args.at),
+    )
     vendor = list(result.baseline.vendors).index(args.vendor)
     effect = result.samples["whatif"][:, metric, month, vendor] - result.samples["baseline"][:, metric, month, vendor]
     moved = effect != 0 if np.mean(effect == 0) >= 0.5 else effect > np.median(effect)

@@ -38,7 +38,7 @@ from sim.scenario.schema import Strict
 if TYPE_CHECKING:
     from sim.calibrate.runner import CalibrationResult
 
-DOCS = "see docs/calibration.md, \"Comparing variants\""
+DOCS = 'see docs/calibration.md, "Comparing variants"'
 
 
 class CompareSpec(Strict):

@@ -410,10 +410,10 @@ def save_comparison(comparison, folder, results, found, verdict: str) -> None:
         )
     lines += [
         "",
-        "The evidence is estimated from each variant's importance-weighted candidates (fit.md, \"Posterior\", in "
+        'The evidence is estimated from each variant\'s importance-weighted candidates (fit.md, "Posterior", in '
         "each variant's folder); variants with more free parameters pay for them through their priors. "
         "An effective sample size below 100 makes a variant's evidence uncertain: run more rounds. "
-        "See docs/calibration.md, \"Comparing variants\".",
+        'See docs/calibration.md, "Comparing variants".',
         "",
     ]
     write_text(folder / "compare.md", "\n".join(lines))
