@@ -211,7 +211,7 @@ def Discover(cases: Cases, example: str) -> None:
     """The panel: condition, Run, then the answer for this sweep and condition."""
     with solara.Card("Discover: where, among these runs, does an outcome happen? (as sim discover)"):
         solara.Text(
-            "A condition on a recorded outcome, as `sim discover --where` takes it: OUTCOME OP VALUE, "
+            "A condition on a recorded outcome, as sim discover --where takes it: OUTCOME OP VALUE, "
             "clauses joined by 'and' (docs/discovery.md). PRIM finds boxes of the inputs where it holds; "
             "boxes describe the sampled space, not the world."
         )
