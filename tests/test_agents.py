@@ -149,13 +149,17 @@ def test_a_cio_shows_the_options_it_weighs(small_baseline):
     assert set(utilities) == {(v, mode) for v in small_baseline.vendors for mode in ("api", "private")}
     assert all(np.isfinite(u) for u in utilities.values()), "an open-weight family exists: private options too"
     assert cio.sovereign == bool(model.enterprises.sovereign[cio.row])
-    # sovereignty adds its bonus to every private option and nothing to API options
+    # sovereignty adds its bonus to every private option, and the domestic-procurement rule its
+    # weight times the vendor's domestic-chip share to both options of every vendor
     model.enterprises.sovereign[cio.row] = not cio.sovereign
     flipped = cio.utilities()
     sign = 1 if cio.sovereign else -1
     bonus = small_baseline.enterprises.sovereignty_bonus
+    domestic = dict(zip(model.vendors.ids, model.enterprise_month.offer.domestic_chip_share, strict=True))
+    rule = small_baseline.enterprises.weights.domestic_chips
     for (vendor, mode), utility in utilities.items():
-        assert flipped[(vendor, mode)] == pytest.approx(utility + (sign * bonus if mode == "private" else 0.0))
+        added = rule * domestic[vendor] + (bonus if mode == "private" else 0.0)
+        assert flipped[(vendor, mode)] == pytest.approx(utility + sign * added)
     model.enterprises.sovereign[cio.row] = not cio.sovereign
     # the migration cost sits on both options of its current vendor, and only there
     model.frictions.migration_cost += 1.0

@@ -388,8 +388,12 @@ def test_an_effect_some_sets_show_and_the_rest_do_not_is_called_undecided_whethe
     assert "unchanged in the other 4: the public figures do not decide whether it changes" in sentence
 
 
-def test_a_second_targets_file_is_fitted_too():
-    calibration = load_calibration(SCENARIOS / "calibration" / "gravity_all_tokens.yaml")
+def test_a_second_targets_file_is_fitted_too(tmp_path):
+    spec = yaml.safe_load((SCENARIOS / "calibration" / "baseline.yaml").read_text(encoding="utf-8"))
+    spec["base"] = str(SCENARIOS / "baseline.yaml")
+    spec["targets"]["file"] = str(ROOT / "data" / "targets.yaml")
+    spec["targets"]["also"] = str(ROOT / "data" / "checks.yaml")
+    calibration = load_calibration(write_yaml(tmp_path / "with_checks.yaml", spec))
     fitted = [t["id"] for t in calibration.targets]
     first = list(calibration.spec.targets.use)
     assert fitted == first + [t["id"] for t in load_targets(ROOT / "data" / "checks.yaml")]

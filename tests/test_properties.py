@@ -9,7 +9,10 @@ exception, a traceback, a hang or runaway memory.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
+import sys
 import tempfile
 from pathlib import Path
 
@@ -225,13 +228,40 @@ def examples(*cases: tuple[str, object]):
 @given(st.sampled_from(BASE_FIELDS), yaml_like(SCALARS | BEYOND_TEXT))
 def test_any_value_at_any_field_is_a_scenario_or_a_one_line_message(field, value):
     data = put(copy.deepcopy(BASE_DATA), field, value)
+    with _unprintable_integers_unreported():
+        try:
+            sim.scenario_from_dict(data)
+        except sim.ScenarioError as error:
+            assert_one_line_per_problem(error)
+            event("refused")
+        else:
+            event("valid")
+
+
+@contextlib.contextmanager
+def _unprintable_integers_unreported():
+    """pydantic finalises some of its objects for an integer of thousands of digits late, and
+    Python then reports the finalisation by printing the integer, which its 4,300-digit limit
+    refuses; under pytest that report fails the test. Only that report is dropped here: the
+    message the test checks is built with the limit in force, and every other report goes on."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        try:
+            repr(unraisable.object)
+            text = str(unraisable.exc_value)
+        except ValueError as refused:
+            text = str(refused)
+        if "integer string conversion" in text:
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
     try:
-        sim.scenario_from_dict(data)
-    except sim.ScenarioError as error:
-        assert_one_line_per_problem(error)
-        event("refused")
-    else:
-        event("valid")
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook = previous
 
 
 FILE_FIELDS = [*BASE_FIELDS, "add_events", "drop_events", "extends", "surprise"]

@@ -274,6 +274,7 @@ def test_identical_vendors_split_enterprises_evenly():
             f"vendors.{vendor}.gpu_hour_price=10",
             f"vendors.{vendor}.gpu_price_trend=0",
             f"vendors.{vendor}.serving_efficiency=1",
+            f"vendors.{vendor}.imported_chips=0.9",  # the same chips: domestic-procurement rules favour none
         ]
     enterprises = 30_000
     scenario = identical_vendors(
