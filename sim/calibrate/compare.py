@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from sim.calibrate.spec import Calibration, load_calibration
-from sim.scenario.loading import FileFields, ScenarioError, field_message, read_yaml_mapping
+from sim.scenario.loading import FileFields, ScenarioError, read_yaml_mapping
 from sim.scenario.schema import Strict
 
 if TYPE_CHECKING:
@@ -77,11 +77,7 @@ def load_comparison(path: str | Path, until: str | None = None) -> Comparison:
     path = Path(path)
     _, data, lines = read_yaml_mapping(path, "compare")
     at = FileFields(path, lines)
-    try:
-        spec = CompareSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = [at.problem(tuple(str(p) for p in e["loc"]), field_message(e, DOCS)) for e in exc.errors()]
-        raise ScenarioError(problems) from None
+    spec = at.validated(CompareSpec, data, DOCS)
     chosen_until = until if until is not None else spec.until
     variants = {}
     for label, file in spec.compare.items():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from sim.report.targets import MOMENTS, load_targets, target_problem, target_span
 from sim.scenario.calendar import month_index, parse_month
@@ -27,7 +27,6 @@ from sim.scenario.loading import (
     FileFields,
     Problem,
     ScenarioError,
-    field_message,
     load_scenario,
     read_yaml_mapping,
     scenario_from_dict,
@@ -244,13 +243,7 @@ def load_calibration(path: str | Path, until: str | None = None) -> Calibration:
 
 
 def _validate(data: dict[str, Any], at: FileFields) -> CalibrationSpec:
-    try:
-        return CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            at.problem(tuple(str(part) for part in err["loc"]), field_message(err, DOCS)) for err in exc.errors()
-        ]
-        raise ScenarioError(problems) from None
+    return at.validated(CalibrationSpec, data, DOCS)
 
 
 def _until(value: str | None, flag: str | None, at: FileFields) -> str | None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from sim.discover.conditions import TOTAL, Clause, additive, parse_condition
 from sim.provenance import scenario_hash, versions
@@ -43,7 +43,6 @@ from sim.scenario.calendar import month_at, month_index
 from sim.scenario.loading import (
     FileFields,
     ScenarioError,
-    field_message,
     load_scenario,
     read_yaml_mapping,
     scenario_from_dict,
@@ -130,11 +129,7 @@ def load_robust(path: str | Path) -> Robust:
     path = Path(path)
     text, data, lines = read_yaml_mapping(path, "policies")
     at = FileFields(path, lines)
-    try:
-        spec = RobustSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = [at.problem(tuple(str(p) for p in err["loc"]), field_message(err, DOCS)) for err in exc.errors()]
-        raise ScenarioError(problems) from None
+    spec = at.validated(RobustSpec, data, DOCS)
     base = _base(path, spec, at)
     if spec.vendor not in base.vendors:
         raise at.error(("vendor",), f"unknown vendor {spec.vendor!r}; the base has {', '.join(base.vendors)}")

@@ -12,16 +12,18 @@ import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.scenario.schema import Scenario
 from sim.scenario.yaml_input import InputRefused, check_path_text, parse_yaml, read_regular_file
 
 DIRECTIVES = ("extends", "add_events", "drop_events")
 MAX_EXTENDS_DEPTH = 16
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass
@@ -516,6 +518,14 @@ class FileFields:
 
     def error(self, loc: tuple[str, ...], message: str) -> ScenarioError:
         return ScenarioError([self.problem(loc, message)])
+
+    def validated(self, model: type[ModelT], data: dict[str, Any], docs: str) -> ModelT:
+        """`data` validated as `model`, or a ScenarioError naming each field at its line in this file."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = [self.problem(tuple(map(str, e["loc"])), field_message(e, docs)) for e in exc.errors()]
+            raise ScenarioError(problems) from None
 
 
 def _locate(loc: tuple[str, ...], layers: list[_Layer]) -> tuple[str, int | None]:
