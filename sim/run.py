@@ -99,8 +99,6 @@ def run(
     """
     from tqdm import tqdm
 
-    from sim.record.trajectories import check_invariants, record
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if seed is not None:
@@ -108,6 +106,14 @@ def run(
     model = build_model(scenario, mode=mode)
     for _ in tqdm(range(scenario.months), desc=scenario.name, unit="month", disable=not progress, leave=False):
         model.step()
+    return recorded_run(model, scenario, mode)
+
+
+def recorded_run(model: MarketModel, scenario: Scenario, mode: Mode = "batched") -> RunResult:
+    """A model stepped to the end, recorded and checked: the result `run` returns, for callers that
+    step a model themselves (e.g. continuing a copy of a shared past)."""
+    from sim.record.trajectories import check_invariants, record
+
     recorded = record(model.ledger, model.vendors.ids, scenario.start, model.families.ids, _outside_family(scenario))
     check_invariants(recorded)
     return RunResult(scenario=scenario, seed=scenario.seed, record=recorded, mode=mode)

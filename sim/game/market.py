@@ -63,8 +63,7 @@ class Continuation:
     def run(self, multipliers: dict[str, float]) -> sim.RunResult:
         import copy
 
-        from sim.record.trajectories import check_invariants, record
-        from sim.run import RunResult, _outside_family
+        from sim.run import recorded_run
 
         priced = with_prices(self.scenario, self.start, multipliers).model_copy(update={"seed": self.seed})
         model = copy.deepcopy(self.snapshot)
@@ -73,9 +72,7 @@ class Continuation:
         ]
         for _ in range(self.month, priced.months):
             model.step()
-        recorded = record(model.ledger, model.vendors.ids, priced.start, model.families.ids, _outside_family(priced))
-        check_invariants(recorded)
-        return RunResult(scenario=priced, seed=self.seed, record=recorded)
+        return recorded_run(model, priced)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ the others' final decisions: near zero at an equilibrium.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -138,7 +137,3 @@ def _cycle(rounds: list[dict[str, float]], tolerance: float) -> int | None:
         if all(abs(now[p] - earlier[p]) <= tolerance for p in now):
             return back
     return None
-
-
-def distance(a: dict[str, float], b: dict[str, float]) -> float:
-    return max((abs(a[p] - b[p]) for p in a), default=0.0) if a else math.inf
