@@ -382,24 +382,29 @@ def WhatIfForm() -> None:
         )
         solara.InputText("Price cut (e.g. 99%, volcano=99%, all=99%@2026-01)", value=form["price_cut"],
                          on_value=edit("price_cut"))  # fmt: skip
-        solara.InputText("Cap on imported GPUs' monthly growth (e.g. 0%, all=0%@2025-01)",
-                         value=form["capacity_cap"], on_value=edit("capacity_cap"))  # fmt: skip
-        solara.InputText("Switching costs change (e.g. -50%@2025-01)", value=form["switching_cost"],
+        solara.InputText("Imported GPUs' growth cap (e.g. 0%)", value=form["capacity_cap"],
+                         on_value=edit("capacity_cap"))  # fmt: skip
+        solara.InputText("Switching costs change (e.g. -50%)", value=form["switching_cost"],
                          on_value=edit("switching_cost"))  # fmt: skip
-        solara.InputTextArea("Other fields, what-if side only (PATH=VALUE, one a line)", value=form["sets"],
-                             on_value=edit("sets"), rows=2)  # fmt: skip
-        solara.InputTextArea("Fields on both sides (PATH=VALUE, one a line; e.g. months=48 to run past 2026)",
-                             value=form.get("both", ""), on_value=edit("both"), rows=1)  # fmt: skip
+        solara.InputTextArea("Other fields, what-if side only", value=form["sets"], on_value=edit("sets"), rows=2)
+        solara.InputTextArea("Fields on both sides", value=form.get("both", ""), on_value=edit("both"), rows=1)
+        solara.Text(
+            "Other fields: one path=value a line, e.g. developers.review_probability=0.3. "
+            "Fields on both sides: e.g. months=48 to run past 2026."
+        )
         solara.InputInt("Paired replicates (per set with an ensemble)", value=replicates.value,
                         on_value=replicates.set)  # fmt: skip
         solara.InputText(
-            "Calibration folder for an answer over plausible parameter sets (e.g. data/ensembles/baseline; "
-            "empty: this scenario's parameters only)",
+            "Calibration folder (e.g. data/ensembles/baseline)",
             value=form.get("ensemble", ""),
             on_value=edit("ensemble"),
         )
-        solara.InputText(f"Plausible sets to run (with a calibration folder; empty: {DEFAULT_SETS})",
-                         value=form.get("ensemble_sets", ""), on_value=edit("ensemble_sets"))  # fmt: skip
+        solara.InputText(f"Plausible sets (empty: {DEFAULT_SETS})", value=form.get("ensemble_sets", ""),
+                         on_value=edit("ensemble_sets"))  # fmt: skip
+        solara.Text(
+            "With a calibration folder the answer runs over that many of its plausible parameter sets; "
+            "empty, over this scenario's parameters only."
+        )
         with solara.Row():
             solara.Button("Run what-if", color="primary", on_click=start_whatif, disabled=run_whatif.pending)
             solara.Button("Cancel", on_click=run_whatif.cancel, disabled=not run_whatif.pending)
