@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 import sim
-from sim.report.targets import load_targets, measure
+from sim.targets import load_targets, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 REDUCED = ["agents.developers=40000", "agents.enterprises=15000"]

@@ -305,8 +305,8 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     _import_mesa_near_the_top()
     from sim.report.tables import targets_table
-    from sim.report.targets import check_targets, load_targets
     from sim.run import run
+    from sim.targets import check_targets, load_targets
 
     if not args.targets.exists():
         return _fail(err, f"{args.targets}: targets file not found")

@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT, SCENARIOS
 
 import sim
-from sim.report.targets import check_targets, load_targets
+from sim.targets import check_targets, load_targets
 
 TARGETS = ROOT / "data" / "targets.yaml"
 SEEDS = [None, 1, 2]  # None: the seed written in the scenario file
@@ -112,8 +112,8 @@ def test_every_out_of_sample_check_is_measured_on_the_baseline_by_the_targets_ru
     """data/checks.yaml (figures the baseline is not fitted to) loads, lies inside the
     baseline's months and is measured like a target; whether it passes is reported, not
     asserted."""
-    from sim.report.targets import measure, target_span
     from sim.scenario.calendar import month_at
+    from sim.targets import measure, target_span
 
     scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", ["agents.developers=20000", "agents.enterprises=5000"])
     checks = load_targets(ROOT / "data" / "checks.yaml")
@@ -130,7 +130,7 @@ def test_every_out_of_sample_check_is_measured_on_the_baseline_by_the_targets_ru
 def test_headline_tokens_by_month_read_volcano_s_headline_tokens_in_each_month_named():
     """A by-month check is Volcano's headline tokens (external API + first-party) in that very
     month, within the stated factor, and its span runs from the first month named to the last."""
-    from sim.report.targets import measure, target_span
+    from sim.targets import measure, target_span
 
     check = {
         "id": "volcano_headline_tokens_by_month",
@@ -157,7 +157,7 @@ def small_run() -> sim.RunResult:
 
 def test_the_revenue_ranking_check_wants_alibaba_first_and_volcano_second(small_run):
     """Each ranking moment is the share gap by which the order is broken (0 when it holds)."""
-    from sim.report.targets import measure
+    from sim.targets import measure
 
     moments = {m.item: m for m in measure(small_run, [{"id": "ai_cloud_revenue_ranking_h1_2025"}])}
     revenue = small_run.wide("revenue").loc["2025-01":"2025-06"].sum()
@@ -169,7 +169,7 @@ def test_the_revenue_ranking_check_wants_alibaba_first_and_volcano_second(small_
 
 
 def test_enterprise_tokens_are_the_api_tokens_enterprises_buy_plus_their_private_deployments(small_run):
-    from sim.report.targets import measure
+    from sim.targets import measure
 
     check = {"id": "enterprise_tokens_2025", "values": {"h2_2025": 1.0e12}, "tolerance": "within a factor of 2"}
     (moment,) = measure(small_run, [check])
@@ -184,7 +184,7 @@ def test_enterprise_tokens_are_the_api_tokens_enterprises_buy_plus_their_private
 
 
 def test_private_deployment_revenue_is_rented_gpu_hours_and_fine_tuning_for_enterprises(small_run):
-    from sim.report.targets import measure
+    from sim.targets import measure
 
     check = {"id": "private_deployment_revenue", "values": {"year_2024": 6.0e9}, "tolerance": "within a factor of 3"}
     (moment,) = measure(small_run, [check])

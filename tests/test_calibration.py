@@ -25,7 +25,7 @@ from conftest import ROOT, SCENARIOS, in_process_client
 import sim
 from sim.calibrate import calibrate, load_calibration
 from sim.cli import main
-from sim.report.targets import load_targets, measure
+from sim.targets import load_targets, measure
 from sim.whatif import Changes
 from sim.whatif.ensemble import ensemble_sentence, ensemble_whatif, summarize_sets
 

@@ -706,7 +706,7 @@ def test_a_test_function_calibration_naming_an_output_it_does_not_give_is_refuse
 
 
 def test_every_target_id_says_what_it_must_hold_and_the_shipped_files_hold_it():
-    from sim.report.targets import MOMENTS, SHAPES, load_targets
+    from sim.targets import MOMENTS, SHAPES, load_targets
 
     assert SHAPES.keys() == MOMENTS.keys()
     vendors = list(sim.load_scenario(BASELINE).vendors)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.report.targets import Moment, measure
 from sim.run import run
 from sim.scenario.schema import Scenario
 from sim.sweep.models import Evaluation, Model
 from sim.sweep.outcomes import OutcomeRows, OutcomeSpec
+from sim.targets import Moment, measure
 
 SIMULATED, PUBLIC, MISS = "simulated", "public", "z"
 

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from sim.report.targets import MOMENTS, load_targets, target_problem, target_span
 from sim.scenario.calendar import month_index, parse_month
 from sim.scenario.loading import (
     FileFields,
@@ -33,6 +32,7 @@ from sim.scenario.loading import (
 )
 from sim.scenario.schema import Scenario, Strict
 from sim.sweep.models import Model, assignment, resolve_model
+from sim.targets import MOMENTS, load_targets, target_problem, target_span
 
 DOCS = "see docs/calibration.md for the fields allowed here"
 WILDCARD = "*"

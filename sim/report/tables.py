@@ -10,8 +10,8 @@ from rich.table import Table
 
 from sim.report.colors import vendor_colors
 from sim.report.summary import divergence_months, period_shares
-from sim.report.targets import TargetCheck
 from sim.run import RunResult
+from sim.targets import TargetCheck
 
 
 def plain_price(price: float) -> str:
