@@ -577,7 +577,7 @@ def _value_range(values: list) -> str:
 
 
 def cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from sim.report.sweep_report import analysis_folder, analysis_identity, indices_table, save_sweep_report
+    from sim.sweep.report import analysis_folder, analysis_identity, indices_table, save_sweep_report
     from sim.sweep.sensitivity import analyze_sweep, load_output
 
     if not 0 < args.confidence < 1:

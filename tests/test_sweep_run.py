@@ -377,7 +377,7 @@ def test_sim_analyze_writes_nothing_when_its_report_cannot_be_written(grid_run, 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sim.report.sweep_report.markdown", full_disk)
+    monkeypatch.setattr("sim.sweep.report.markdown", full_disk)
     assert main(["analyze", str(grid_run.folder), "--out", str(out), "--quiet", "--confidence", "0.8"]) == 2
     assert "what it held before is unchanged" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before

@@ -465,7 +465,7 @@ def open_sweep(folder: str) -> SweepView:
     """Analyse a finished sweep in memory (nothing written into its folder), and read its runs
     as `sim discover` does, so the Discover panel answers without reading the folder again."""
     from sim.discover.cases import load_cases
-    from sim.report.sweep_report import fan_figure, indices_figure
+    from sim.sweep.report import fan_figure, indices_figure
     from sim.sweep.sensitivity import analyze_sweep
 
     try:
