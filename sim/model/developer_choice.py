@@ -53,6 +53,21 @@ class DeveloperTastes:
     self_host_effort: float
 
 
+@dataclass(frozen=True)
+class DeveloperMonth:
+    """Everything a developer needs to act this month, fixed before anyone acts: plain data,
+    read alike by the numpy rule (developers.py) and its compiled twin (developer_kernel.py)."""
+
+    offer: DeveloperOffer
+    tastes: DeveloperTastes
+    potential: float
+    hazard: float
+    exit_rate: float
+    review_probability: float
+    event_draws: np.ndarray  # one uniform per developer: adopt / exit / review
+    choice_draws: np.ndarray  # one uniform per developer: which vendor
+
+
 def can_self_host(size: np.ndarray, offer: DeveloperOffer, tastes: DeveloperTastes) -> np.ndarray:
     """Which developers have self-hosting options at all: large enough, and open weights exist."""
     return (np.asarray(size) >= tastes.self_host_min_size) & bool(np.isfinite(offer.open_quality))

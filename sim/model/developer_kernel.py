@@ -9,6 +9,9 @@ exponential of the logit weights, which is numpy's own: numpy's float32 exp is v
 and not correctly rounded, so a compiled exp would differ from it in the last bit.
 tests/test_kernel.py checks that both paths give identical trajectories for the same seed.
 
+It is handed plain data (the population's arrays and the month's offer and draws), never the
+population itself, so it depends on nothing above the choice rule it shares.
+
 numba is optional: without it, or with the environment variable SIM_KERNEL=numpy, the
 model runs the numpy rule.
 """
@@ -18,15 +21,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import weakref
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from sim.model.developer_choice import API_MODE, DeveloperOffer, DeveloperTastes, option_terms, stay_bonus
-
-if TYPE_CHECKING:
-    from sim.model.developers import DeveloperMonth, DeveloperPopulation
+from sim.model.developer_choice import (
+    API_MODE,
+    DeveloperMonth,
+    DeveloperOffer,
+    DeveloperTastes,
+    option_terms,
+    stay_bonus,
+)
 
 Kernel = Literal["auto", "numba", "numpy"]
 KERNELS: tuple[Kernel, ...] = ("auto", "numba", "numpy")
@@ -256,8 +262,9 @@ def _switches(moved_from, vendor, weight, n_vendors, left, joined):
                 joined[after] += weight[i]
 
 
-class _Scratch:
-    """Per-chooser work arrays, kept between months (a million-row allocation each month costs)."""
+class Scratch:
+    """Per-chooser work arrays, kept between months by their owner (a million-row allocation
+    each month costs). Every entry `step` reads it has written that month."""
 
     def __init__(self, count: int, tenure_dtype: np.dtype):
         self.acts = np.empty(count, dtype=np.bool_)
@@ -267,15 +274,8 @@ class _Scratch:
         self.tenure = np.empty(count, dtype=tenure_dtype)
         self.start = np.empty(count + 1, dtype=np.int64)
 
-
-_SCRATCH: weakref.WeakKeyDictionary[DeveloperPopulation, _Scratch] = weakref.WeakKeyDictionary()
-
-
-def _scratch(population: DeveloperPopulation) -> _Scratch:
-    scratch = _SCRATCH.get(population)
-    if scratch is None or scratch.row.shape[0] != population.count:
-        scratch = _SCRATCH[population] = _Scratch(population.count, population.tenure.dtype)
-    return scratch
+    def fits(self, count: int) -> bool:
+        return self.row.shape[0] == count
 
 
 def stay_bonus_table(offer: DeveloperOffer, tastes: DeveloperTastes, longest_tenure: int) -> np.ndarray:
@@ -286,16 +286,27 @@ def stay_bonus_table(offer: DeveloperOffer, tastes: DeveloperTastes, longest_ten
     return stay_bonus(sellers, tenures, offer, tastes).reshape(n_sellers, longest_tenure + 1)
 
 
-def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
-    """One month for every developer; the same result as population.step_rows(all rows, month)."""
+def step(
+    vendor: np.ndarray,
+    mode: np.ndarray,
+    tenure: np.ndarray,
+    moved_from: np.ndarray,
+    queue_position: np.ndarray,
+    size: np.ndarray,
+    price_sensitivity: np.ndarray,
+    quality_sensitivity: np.ndarray,
+    month: DeveloperMonth,
+    work: Scratch,
+) -> None:
+    """One month for every developer, changing the first four arrays in place: the same result
+    as DeveloperPopulation.step_rows on all rows."""
     offer, tastes = month.offer, month.tastes
     n_sellers = offer.log_price.shape[0]
-    work = _scratch(population)
     f32 = np.float32
     gone_by_state = np.concatenate([[False, False], ~offer.active])  # index: vendor + 2 (exited, none, sellers)
     _mark_actors(
-        population.vendor,
-        population.tenure,
+        vendor,
+        tenure,
         month.event_draws,
         gone_by_state,
         bool(offer.active.all()),
@@ -305,12 +316,12 @@ def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
     )
     choosers, longest = _select(
         np.flatnonzero(work.acts),
-        population.vendor,
-        population.mode,
-        population.tenure,
-        population.moved_from,
-        population.queue_position,
-        population.size,
+        vendor,
+        mode,
+        tenure,
+        moved_from,
+        queue_position,
+        size,
         month.event_draws,
         gone_by_state,
         f32(month.exit_rate),
@@ -335,8 +346,8 @@ def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
         work.tenure[:choosers],
         start,
         stay_bonus_table(offer, tastes, int(longest)),
-        population.price_sensitivity,
-        population.quality_sensitivity,
+        price_sensitivity,
+        quality_sensitivity,
         terms.price_coef,
         terms.taste_coef,
         terms.constant,
@@ -349,33 +360,39 @@ def step(population: DeveloperPopulation, month: DeveloperMonth) -> None:
         weights,
         month.choice_draws,
         n_sellers,
-        population.vendor,
-        population.mode,
-        population.tenure,
-        population.moved_from,
+        vendor,
+        mode,
+        tenure,
+        moved_from,
     )
 
 
-def tally(population: DeveloperPopulation, n_sellers: int) -> tuple[np.ndarray, np.ndarray]:
+def tally(
+    vendor: np.ndarray, mode: np.ndarray, weight: np.ndarray, mass: np.ndarray, n_sellers: int
+) -> tuple[np.ndarray, np.ndarray]:
     """DeveloperPopulation.tally in one compiled pass."""
     bins = 2 + 2 * n_sellers
     counts, sizes = np.zeros(bins), np.zeros(bins)
-    _tally(population.vendor, population.mode, population.weight, population.mass, n_sellers, counts, sizes)
+    _tally(vendor, mode, weight, mass, n_sellers, counts, sizes)
     return counts[2:].reshape(2, n_sellers).T, sizes[2:].reshape(2, n_sellers).T
 
 
-def switches(population: DeveloperPopulation, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
+def switches(
+    moved_from: np.ndarray, vendor: np.ndarray, weight: np.ndarray, n_vendors: int
+) -> tuple[np.ndarray, np.ndarray]:
     """DeveloperPopulation.switches in one compiled pass."""
     left, joined = np.zeros(n_vendors), np.zeros(n_vendors)
-    _switches(population.moved_from, population.vendor, population.weight, n_vendors, left, joined)
+    _switches(moved_from, vendor, weight, n_vendors, left, joined)
     return left, joined
 
 
-def with_no_rows(population, month):
-    """A copy of a population and its month with every per-agent array empty (views, nothing copied).
+def with_no_rows[P, M](population: P, month: M) -> tuple[P, M]:
+    """A copy of a population and its month (a dataclass with `event_draws` and `choice_draws`)
+    with every per-agent array empty (views, nothing copied).
 
     Running a month on it runs each compiled function once on arguments of the very types
-    the real month passes, and changes nothing: the way to load the kernels before timing.
+    the real month passes, and changes nothing: the way to load the kernels at set-up, and
+    before timing.
     """
     empty = copy.copy(population)
     for name, value in vars(population).items():
@@ -383,12 +400,3 @@ def with_no_rows(population, month):
             setattr(empty, name, value[:0])
     empty.count = 0
     return empty, dataclasses.replace(month, event_draws=month.event_draws[:0], choice_draws=month.choice_draws[:0])
-
-
-def load(population: DeveloperPopulation, month: DeveloperMonth) -> None:
-    """Load (or compile, the first time) every developers' kernel now, at set-up, not in the first step."""
-    empty, no_draws = with_no_rows(population, month)
-    n_sellers = month.offer.log_price.shape[0]
-    step(empty, no_draws)
-    tally(empty, n_sellers)
-    switches(empty, n_sellers - 1)

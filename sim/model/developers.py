@@ -4,18 +4,19 @@
 every row at once; a DeveloperAgent's own `step()` runs it on its single row. Draws are
 made per month for the whole population before anyone acts, so both give identical
 results whatever the order agents act in. `developer_kernel.py` runs the same rule
-compiled, for all rows at once, and is tested to give identical results.
+compiled, for all rows at once, and is tested to give identical results; it is handed the
+population's arrays, so it needs nothing from this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
 
 import numpy as np
 
 from sim.model import developer_kernel
 from sim.model.adoption import adopts
-from sim.model.developer_choice import API_MODE, DeveloperOffer, DeveloperTastes, choose_option
+from sim.model.developer_choice import API_MODE, DeveloperMonth, choose_option
 from sim.model.traits import draw, draw_size_biased
 from sim.scenario.schema import Developers
 
@@ -39,18 +40,9 @@ def _vendor_gone(state: np.ndarray, adopted: np.ndarray, active: np.ndarray) -> 
     return adopted & ~active[np.maximum(state, 0)]
 
 
-@dataclass(frozen=True)
-class DeveloperMonth:
-    """Everything a developer needs to act this month, fixed before anyone acts."""
-
-    offer: DeveloperOffer
-    tastes: DeveloperTastes
-    potential: float
-    hazard: float
-    exit_rate: float
-    review_probability: float
-    event_draws: np.ndarray  # one uniform per developer: adopt / exit / review
-    choice_draws: np.ndarray  # one uniform per developer: which vendor
+# The compiled month's work arrays per population, outside its state: a copy of a population
+# (the game's snapshots) then starts with none rather than copying a million rows of scratch.
+_WORK: weakref.WeakKeyDictionary[DeveloperPopulation, developer_kernel.Scratch] = weakref.WeakKeyDictionary()
 
 
 class DeveloperPopulation:
@@ -113,16 +105,38 @@ class DeveloperPopulation:
         self.moved_from.fill(NOT_ADOPTED)
 
     def load_kernel(self, month: DeveloperMonth) -> None:
-        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        """Load (or compile, the first time) the compiled month now, at set-up, rather than in
+        the first step: a month, a tally and a count of switches on a copy with no rows."""
         if self.kernel == "numba":
-            developer_kernel.load(self, month)
+            empty, no_draws = developer_kernel.with_no_rows(self, month)
+            n_sellers = month.offer.log_price.shape[0]
+            empty.step_all(no_draws)
+            empty.tally(n_sellers)
+            empty.switches(n_sellers - 1)
 
     def step_all(self, month: DeveloperMonth) -> None:
         """One month for every developer: `step_rows` on all rows, or its compiled twin."""
         if self.kernel == "numba":
-            developer_kernel.step(self, month)
+            developer_kernel.step(
+                self.vendor,
+                self.mode,
+                self.tenure,
+                self.moved_from,
+                self.queue_position,
+                self.size,
+                self.price_sensitivity,
+                self.quality_sensitivity,
+                month,
+                self._work(),
+            )
         else:
             self.step_rows(slice(0, self.count), month)
+
+    def _work(self) -> developer_kernel.Scratch:
+        work = _WORK.get(self)
+        if work is None or not work.fits(self.count):
+            work = _WORK[self] = developer_kernel.Scratch(self.count, self.tenure.dtype)
+        return work
 
     def step_rows(self, rows: Rows, month: DeveloperMonth) -> None:
         """One month for the given developers: adopt, exit, or review and maybe switch.
@@ -175,7 +189,7 @@ class DeveloperPopulation:
     def tally(self, n_sellers: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts and their summed sizes per [seller, mode], in one pass each."""
         if self.kernel == "numba":
-            return developer_kernel.tally(self, n_sellers)
+            return developer_kernel.tally(self.vendor, self.mode, self.weight, self.mass, n_sellers)
         # option code 2 + seller + S * mode; the non-adopters' codes -2, -1 land in bins 0 and 1
         codes = self.vendor.astype(np.intp)
         codes += 2
@@ -188,7 +202,7 @@ class DeveloperPopulation:
     def switches(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """Real developer accounts that left each vendor and that joined each vendor this month."""
         if self.kernel == "numba":
-            return developer_kernel.switches(self, n_vendors)
+            return developer_kernel.switches(self.moved_from, self.vendor, self.weight, n_vendors)
         movers = np.flatnonzero(self.moved_from >= 0)  # few: only this month's switchers
         weights = self.weight[movers]
         out = np.bincount(self.moved_from[movers], weights=weights, minlength=n_vendors)[:n_vendors]

@@ -5,21 +5,17 @@ arithmetic in the same order, sums per vendor in row order as np.bincount does, 
 per-vendor utility terms from `procurement.vendor_terms`, and leaves log and exp to numpy
 (as developer_kernel.py explains), so the results are identical bit for bit
 (tests/test_kernel.py). Used when the developers' kernel is (`developer_kernel.resolve`).
+Like the developers' kernel it is handed plain data, the population's arrays and the month's
+offer and draws, and returns plain arrays.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.model.developer_kernel import compiled, with_no_rows
-from sim.model.procurement import PRIVATE, is_large_account, vendor_terms
+from sim.model.developer_kernel import compiled
+from sim.model.procurement import PRIVATE, EnterpriseMonth, EnterpriseOffer, is_large_account, vendor_terms
 from sim.scenario.calendar import DAYS_PER_MONTH
-
-if TYPE_CHECKING:
-    from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation, Purchases
-    from sim.model.procurement import EnterpriseOffer
 
 NONE = -1  # as in enterprises.py: no vendor, no mode
 
@@ -71,16 +67,17 @@ def _purchases(
         totals[4, v] += z * scale * 1.0
 
 
-def purchases(population: EnterprisePopulation, offer: EnterpriseOffer, n_vendors: int) -> Purchases:
-    """EnterprisePopulation.purchases in one compiled pass."""
-    from sim.model.enterprises import Purchases
-
+def purchases(
+    vendor: np.ndarray, mode: np.ndarray, size: np.ndarray, weight: np.ndarray, offer: EnterpriseOffer, n_vendors: int
+) -> np.ndarray:
+    """EnterprisePopulation.purchases in one compiled pass: its five quantities per vendor as
+    the rows of one array, in the order of the fields of `Purchases`."""
     totals = np.zeros((5, n_vendors))
     _purchases(
-        population.vendor,
-        population.mode,
-        population.size,
-        population.weight,
+        vendor,
+        mode,
+        size,
+        weight,
         offer.api_tokens_per_size,
         float(offer.private_tokens_per_size),
         offer.private_tokens_per_gpu_hour,
@@ -93,7 +90,7 @@ def purchases(population: EnterprisePopulation, offer: EnterpriseOffer, n_vendor
         bool(offer.private_fills),
         totals,
     )
-    return Purchases(*totals)
+    return totals
 
 
 @compiled
@@ -242,28 +239,39 @@ def _pick_and_apply(rows, current, weights, uniforms, contract_months, vendor, m
         moved_from[i] = before if (before >= 0 and after != before) else NONE
 
 
-def step(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
-    """One month for every CIO; the same result as population.step_rows(all rows, month)."""
+def step(
+    vendor: np.ndarray,
+    mode: np.ndarray,
+    months_left: np.ndarray,
+    moved_from: np.ndarray,
+    queue_position: np.ndarray,
+    size: np.ndarray,
+    incumbent: np.ndarray,
+    sovereign: np.ndarray,
+    month: EnterpriseMonth,
+) -> None:
+    """One month for every CIO, changing the first four arrays in place: the same result as
+    EnterprisePopulation.step_rows on all rows."""
     offer, tastes = month.offer, month.tastes
-    n, n_vendors = population.count, offer.trust.shape[0]
+    n, n_vendors = vendor.shape[0], offer.trust.shape[0]
     rows, current = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     choosers = _find_choosers(
-        population.vendor,
-        population.months_left,
-        population.queue_position,
+        vendor,
+        months_left,
+        queue_position,
         month.event_draws,
         offer.active,
         np.float32(month.potential),
         np.float32(month.adoption_rate),
         rows,
         current,
-        population.moved_from,
+        moved_from,
     )
     rows, current = rows[:choosers], current[:choosers]
     costs = np.empty((choosers, 2 * n_vendors))
     _option_costs(
         rows,
-        population.size,
+        size,
         offer.api_tokens_per_size,
         float(offer.private_tokens_per_size),
         offer.private_tokens_per_gpu_hour,
@@ -279,9 +287,9 @@ def step(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
     _shifted_utilities(
         rows,
         current,
-        population.incumbent,
-        population.sovereign,
-        is_large_account(population.size, tastes),
+        incumbent,
+        sovereign,
+        is_large_account(size, tastes),
         costs,
         terms.trust,
         terms.integration,
@@ -303,15 +311,8 @@ def step(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
         costs,
         month.choice_draws,
         int(month.contract_months),
-        population.vendor,
-        population.mode,
-        population.months_left,
-        population.moved_from,
+        vendor,
+        mode,
+        months_left,
+        moved_from,
     )
-
-
-def load(population: EnterprisePopulation, month: EnterpriseMonth) -> None:
-    """Load (or compile, the first time) every CIOs' kernel now, at set-up, not in the first step."""
-    empty, no_draws = with_no_rows(population, month)
-    step(empty, no_draws)
-    purchases(empty, month.offer, month.offer.trust.shape[0])

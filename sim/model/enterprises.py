@@ -2,7 +2,7 @@
 
 As for developers, `step_rows` is the description of a CIO's monthly behaviour, run on all
 rows by the model and on one row by an EnterpriseAgent's `step()`; `enterprise_kernel.py`
-runs it compiled, tested to give identical results.
+runs it compiled, tested to give identical results, handed the population's arrays.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.model import developer_kernel, enterprise_kernel
 from sim.model.developers import Rows, absolute_rows
-from sim.model.procurement import PRIVATE, EnterpriseOffer, ProcurementTastes, bills, budget_fraction, choose_option
+from sim.model.procurement import PRIVATE, EnterpriseMonth, EnterpriseOffer, bills, budget_fraction, choose_option
 from sim.model.traits import categorical, draw, draw_size_biased
 from sim.scenario.schema import Enterprises
 
@@ -29,19 +29,6 @@ class Purchases:
     private_gpu_hours: np.ndarray  # a month
     finetune_gpu_hours: np.ndarray  # a month
     platform_units: np.ndarray  # enterprise size under platform contracts (PaaS: not GPU-bound)
-
-
-@dataclass(frozen=True)
-class EnterpriseMonth:
-    """Everything a CIO needs to act this month, fixed before anyone acts."""
-
-    offer: EnterpriseOffer
-    tastes: ProcurementTastes
-    adoption_rate: float  # this month's Bass hazard for a non-adopter within the potential
-    potential: float
-    contract_months: int
-    event_draws: np.ndarray
-    choice_draws: np.ndarray
 
 
 class EnterprisePopulation:
@@ -80,14 +67,27 @@ class EnterprisePopulation:
         self.moved_from.fill(NONE)
 
     def load_kernel(self, month: EnterpriseMonth) -> None:
-        """Load the compiled month now (at set-up) rather than in the first step; nothing changes."""
+        """Load (or compile, the first time) the compiled month now, at set-up, rather than in
+        the first step: a month and the purchases on a copy with no rows."""
         if self.kernel == "numba":
-            enterprise_kernel.load(self, month)
+            empty, no_draws = developer_kernel.with_no_rows(self, month)
+            empty.step_all(no_draws)
+            empty.purchases(month.offer, month.offer.trust.shape[0])
 
     def step_all(self, month: EnterpriseMonth) -> None:
         """One month for every CIO: `step_rows` on all rows, or its compiled twin."""
         if self.kernel == "numba":
-            enterprise_kernel.step(self, month)
+            enterprise_kernel.step(
+                self.vendor,
+                self.mode,
+                self.months_left,
+                self.moved_from,
+                self.queue_position,
+                self.size,
+                self.incumbent,
+                self.sovereign,
+                month,
+            )
         else:
             self.step_rows(slice(0, self.count), month)
 
@@ -127,7 +127,8 @@ class EnterprisePopulation:
     def purchases(self, offer: EnterpriseOffer, n_vendors: int) -> Purchases:
         """What the adopted enterprises want to buy this month from each vendor, within their budgets."""
         if self.kernel == "numba":
-            return enterprise_kernel.purchases(self, offer, n_vendors)
+            totals = enterprise_kernel.purchases(self.vendor, self.mode, self.size, self.weight, offer, n_vendors)
+            return Purchases(*totals)
         rows = np.flatnonzero(self.vendor >= 0)
         vendor, mode = self.vendor[rows].astype(np.intp), self.mode[rows]
         wanted = bills(self.size[rows], offer, vendor)

@@ -25,15 +25,15 @@ from sim.model.accounting import MonthAccounts, close_month, share_of
 from sim.model.adoption import adoption_hazard, market_potential
 from sim.model.agents import DeveloperAgent, EnterpriseAgent, LabAgent, VendorAgent
 from sim.model.demand import demand_multiplier, developer_tokens, usage_trend
-from sim.model.developer_choice import DeveloperOffer, DeveloperTastes
+from sim.model.developer_choice import DeveloperMonth, DeveloperOffer, DeveloperTastes
 from sim.model.developer_kernel import Kernel
-from sim.model.developers import DeveloperMonth, DeveloperPopulation
-from sim.model.enterprises import EnterpriseMonth, EnterprisePopulation
+from sim.model.developers import DeveloperPopulation
+from sim.model.enterprises import EnterprisePopulation
 from sim.model.events import Frictions, Market, apply_event
 from sim.model.families import FamilyBook
 from sim.model.labs import LabOffer, LabPopulation, gpus_on_offer
 from sim.model.outside import outside_price
-from sim.model.procurement import EnterpriseOffer, ProcurementTastes
+from sim.model.procurement import EnterpriseMonth, EnterpriseOffer, ProcurementTastes
 from sim.model.vendors import VendorBook
 from sim.scenario.calendar import month_at, month_index
 from sim.scenario.schema import Scenario

@@ -89,6 +89,20 @@ class ProcurementTastes:
 
 
 @dataclass(frozen=True)
+class EnterpriseMonth:
+    """Everything a CIO needs to act this month, fixed before anyone acts: plain data, read
+    alike by the numpy rule (enterprises.py) and its compiled twin (enterprise_kernel.py)."""
+
+    offer: EnterpriseOffer
+    tastes: ProcurementTastes
+    adoption_rate: float  # this month's Bass hazard for a non-adopter within the potential
+    potential: float
+    contract_months: int
+    event_draws: np.ndarray
+    choice_draws: np.ndarray
+
+
+@dataclass(frozen=True)
 class Bills:
     """What CIOs would buy and pay per option, [cios, vendors] (or [cios], one vendor each), before the cap."""
 
