@@ -20,7 +20,7 @@ from scipy import stats
 
 from sim.calibrate import calibrate
 from sim.calibrate.posterior import parameter_log_prior, predictive_percentile, weighted_quantiles
-from sim.calibrate.search import KernelProposal, UniformBox
+from sim.calibrate.proposals import KernelProposal, UniformBox
 from sim.calibrate.spec import FreeParameter
 from sim.scenario.loading import ScenarioError
 
@@ -28,15 +28,23 @@ client = pytest.fixture(scope="module")(in_process_client)
 pytestmark = pytest.mark.xdist_group("calibration")
 
 
-def _line(folder: Path, client, model: str = "line", prior: dict | None = None, until: str | None = None):
+def _line(
+    folder: Path,
+    client,
+    model: str = "line",
+    prior: dict | None = None,
+    tolerance: float = 0.1,
+    search: dict | None = None,
+    ensemble: dict | None = None,
+):
     x1 = {"low": 0.0, "high": 1.0, **({"prior": prior} if prior else {})}
     spec = {
         "name": f"{model}-{'prior' if prior else 'flat'}",
         "model": model,
         "parameters": {"x1": x1, "x2": {"low": 0.0, "high": 1.0}},
-        "targets": {"values": {"y": {"value": 0.4, "tolerance": 0.1}}},
-        "search": {"initial": 128, "budget": 16, "batch": 16},
-        "ensemble": {"rounds": 3, "per_round": 256, "cutoff": 2.0},
+        "targets": {"values": {"y": {"value": 0.4, "tolerance": tolerance}}},
+        "search": search or {"initial": 128, "budget": 16, "batch": 16},
+        "ensemble": ensemble or {"rounds": 3, "per_round": 256, "cutoff": 2.0},
     }
     path = folder / f"{spec['name']}.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -51,6 +59,14 @@ def flat(client, tmp_path_factory):
 @pytest.fixture(scope="module")
 def informed(client, tmp_path_factory):
     return _line(tmp_path_factory.mktemp("informed"), client, prior={"dist": "normal", "mean": 0.6, "sd": 0.1})
+
+
+@pytest.fixture(scope="module")
+def narrow(client, tmp_path_factory):
+    """y = x1 fitted to 0.4 within 0.01: a posterior a hundredth of the box wide, which few Sobol' points hit."""
+    search = {"initial": 64, "budget": 0, "batch": 16}
+    ensemble = {"rounds": 0, "posterior_rounds": 4, "per_round": 128, "cutoff": 2.0}
+    return _line(tmp_path_factory.mktemp("narrow"), client, tolerance=0.01, search=search, ensemble=ensemble)
 
 
 def _moments(result, name: str) -> tuple[float, float]:
@@ -101,6 +117,24 @@ def test_the_evidence_prefers_the_model_that_can_reach_the_figure(flat, client, 
     assert rival.posterior.log_evidence == pytest.approx(expected, abs=0.15)
     assert flat.posterior.log_evidence - rival.posterior.log_evidence > math.log(100)  # a Bayes factor above 100
     assert rival.verdicts.table.set_index("figure").loc["y: value", "outside"]  # it cannot reproduce y = 0.4
+
+
+def test_posterior_rounds_gather_an_effective_sample_where_a_narrow_posterior_lies(narrow):
+    rounds = narrow.posterior.rounds.set_index("stage")
+    assert rounds.loc["before the posterior rounds", "ess"] < 10  # the space-filling points alone rest on a few
+    assert narrow.posterior.ess >= 100
+    mean, sd = _moments(narrow, "x1")
+    assert mean == pytest.approx(0.4, abs=0.003)
+    assert sd == pytest.approx(0.01, rel=0.15)
+    assert narrow.posterior.log_evidence == pytest.approx(math.log(0.01 * math.sqrt(2 * math.pi)), abs=0.1)
+
+
+def test_posterior_rounds_temper_first_and_draw_round_the_posterior_itself_at_the_end(narrow):
+    temperatures = narrow.posterior.rounds["temperature"].dropna().tolist()
+    assert temperatures[0] > 1  # too few effective sets at first: the kernel is built on a widened posterior
+    assert temperatures == sorted(temperatures, reverse=True)
+    assert temperatures[-1] == 1
+    assert "Posterior rounds" in (narrow.folder / "fit.md").read_text(encoding="utf-8")
 
 
 # --- the pieces ------------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ is then exp(-distance / 2), the distance being the weighted sum of squared misse
 minimises. This is ABC with a Gaussian kernel whose width is the tolerance.
 
 Importance sampling. Candidates come from several stages: the Sobol' points (uniform on the
-box), the optimiser, and the refocusing rounds (truncated kernels, `search.Proposal`). The
+box), the optimiser, the refocusing rounds (truncated kernels round the plausible sets) and
+the posterior rounds (weighted kernels round the posterior so far; `proposals.py`). The
 optimiser's density is not known, so its candidates are left out; the others are weighed
 as a deterministic mixture (Owen and Zhou 2000): w = prior(u) * likelihood(u) / q(u), where
 q is the stages' densities averaged by their numbers of candidates. Weighted, they are a
 sample of the posterior; their mean weight estimates the evidence p(figures | model), whose
 ratio between two variants fitted to the same figures is the Bayes factor.
 
-The effective sample size (ESS) says how many equally weighted sets they are worth.
+The effective sample size (ESS) says how many equally weighted sets they are worth. The
+posterior rounds exist to raise it: population Monte Carlo with tempering, each round
+drawing where the posterior so far has its mass.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from sim.calibrate.search import UNIT, Proposal, UniformBox, round_proposal
+from sim.calibrate.proposals import UNIT, KernelProposal, Proposal, UniformBox, round_proposal
 from sim.calibrate.spec import Calibration, FreeParameter
 
 WEIGHT = "weight"
+ROUND_STAGE, POSTERIOR_STAGE = "round", "posterior"
+TEMPER_FLOOR = 30  # effective sets a posterior round's kernel is built on (at least 2 x (dimensions + 1))
+TEMPERATURES = np.geomspace(1.0, 1e6, 241)  # the temperatures tried, lowest first
+KEPT_WEIGHT = 1e-9  # kernel centres below this share of the largest weight add nothing and are dropped
 CENTRAL = (0.05, 0.95)  # a public value outside this central range of its predictive distribution is named
 
 
@@ -76,6 +83,7 @@ class Posterior:
     log_evidence: float  # log of the mean unnormalised weight: log p(figures | model) up to a constant
     ess: float
     weighed: int  # candidates weighed (every stage but the optimiser's and the base's)
+    rounds: pd.DataFrame  # the weighted sample's growth, round by round (`progression`)
 
     def summary(self, evaluations: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
         """Each parameter's weighted mean, sd and 5 / 50 / 95 % quantiles, in its own units."""
@@ -94,22 +102,143 @@ class Posterior:
 def posterior(evaluations: pd.DataFrame, calibration: Calibration) -> Posterior:
     """Weigh every candidate drawn from a known density (see the module's docstring)."""
     proposals = stage_proposals(evaluations, calibration)
+    weights, log_evidence = importance_weights(evaluations, calibration, proposals)
+    rounds = progression(evaluations, calibration, proposals)
+    return Posterior(weights, log_evidence, effective_size(weights.to_numpy()), len(weights), rounds)
+
+
+def importance_weights(
+    evaluations: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]
+) -> tuple[pd.Series, float]:
+    """Normalised weights of the weighed candidates (by row index) and the log evidence."""
+    weighed, log_base, distance = weighing(evaluations, calibration, proposals)
+    log_w = tempered(log_base, distance, 1.0)
+    if not len(log_w) or not np.isfinite(log_w).any():
+        return pd.Series(np.zeros(len(weighed)), index=weighed.index, dtype=float), -math.inf
+    log_total = float(special.logsumexp(log_w))
+    weights = pd.Series(np.exp(log_w - log_total), index=weighed.index)
+    return weights, log_total - math.log(len(log_w))
+
+
+def progression(evaluations: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]) -> pd.DataFrame:
+    """How the weighted sample grew: after the stages before the posterior rounds, then after each.
+
+    A round's temperature and the effective sets its kernel was built on say how far the
+    tempering still was from the posterior; the effective sample size and the log evidence
+    after it say whether the weighted sample has settled (the evidence stops moving).
+    """
+    ordered = evaluations.sort_values("candidate")
+    stages = [str(stage) for stage in dict.fromkeys(ordered["stage"].astype(str))]
+    rounds = [stage for stage in stages if stage.startswith(POSTERIOR_STAGE)]
+    rows = []
+    for stage in [None, *rounds]:
+        if stage is None:
+            prefix = ordered[~ordered["stage"].astype(str).isin(rounds)]
+        else:
+            prefix = ordered[ordered["candidate"] <= ordered.loc[ordered["stage"] == stage, "candidate"].max()]
+        kept = {name: proposal for name, proposal in proposals.items() if name in set(prefix["stage"].astype(str))}
+        weights, log_evidence = importance_weights(prefix, calibration, kept)
+        proposal = proposals.get(stage) if stage else None
+        rows.append(
+            {
+                "stage": stage or "before the posterior rounds",
+                "temperature": proposal.temperature if proposal else math.nan,
+                "kernel_ess": proposal.tempered_ess if proposal else math.nan,
+                "weighed": len(weights),
+                "ess": effective_size(weights.to_numpy()),
+                "log_evidence": log_evidence,
+            }
+        )
+    return pd.DataFrame(rows, columns=["stage", "temperature", "kernel_ess", "weighed", "ess", "log_evidence"])
+
+
+def weighing(
+    evaluations: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The weighed candidates, log(prior / mixture density) of each, and each one's distance.
+
+    The mixture is the deterministic mixture of every weighed stage's density, each by its
+    share of the weighed candidates (Owen and Zhou 2000).
+    """
     weighed = evaluations[evaluations["stage"].isin(list(proposals))]
-    columns = [f"{UNIT}{n}" for n in calibration.names]
-    units = weighed[columns].to_numpy(dtype=float)
+    units = weighed[[f"{UNIT}{n}" for n in calibration.names]].to_numpy(dtype=float)
     counts = weighed["stage"].value_counts()
-    mixture = [np.log(counts[stage] / len(weighed)) + proposal.logpdf(units) for stage, proposal in proposals.items()]
+    mixture = [
+        np.log(counts[stage] / len(weighed)) + proposal.logpdf(units)
+        for stage, proposal in proposals.items()
+        if counts.get(stage, 0)
+    ]
     log_q = special.logsumexp(np.vstack(mixture), axis=0) if mixture else np.zeros(len(units))
     distance = weighed["distance"].to_numpy(dtype=float)
-    log_w = log_prior(calibration, units) - 0.5 * distance - log_q
-    log_w = np.where(np.isfinite(distance), log_w, -np.inf)
-    if not len(log_w) or not np.isfinite(log_w).any():
-        empty = pd.Series(np.zeros(len(weighed)), index=weighed.index, dtype=float)
-        return Posterior(empty, -math.inf, 0.0, len(weighed))
-    log_total = float(special.logsumexp(log_w))
-    weights = np.exp(log_w - log_total)
-    ess = float(1.0 / np.sum(weights**2))
-    return Posterior(pd.Series(weights, index=weighed.index), log_total - math.log(len(log_w)), ess, len(weighed))
+    return weighed, log_prior(calibration, units) - log_q, distance
+
+
+def tempered(log_base: np.ndarray, distance: np.ndarray, temperature: float) -> np.ndarray:
+    """Log weights with the likelihood raised to 1 / temperature: exp(-distance / (2 T))."""
+    with np.errstate(invalid="ignore"):
+        log_w = log_base - 0.5 * distance / temperature
+    return np.where(np.isfinite(distance), log_w, -np.inf)
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of normalised weights: 1 / sum(w^2)."""
+    total = float(np.sum(weights))
+    return float(total**2 / np.sum(weights**2)) if total > 0 else 0.0
+
+
+def normalised(log_w: np.ndarray) -> np.ndarray:
+    if not np.isfinite(log_w).any():
+        return np.zeros(len(log_w))
+    return np.exp(log_w - special.logsumexp(log_w))
+
+
+def temperature_for(log_base: np.ndarray, distance: np.ndarray, floor: float) -> float:
+    """The lowest temperature (at least 1) at which the tempered weights are worth `floor` sets.
+
+    Tempering widens the posterior the next round draws round while too few candidates
+    carry it (as ABC-SMC's decreasing tolerances do); once enough candidates sit where the
+    figures point, the temperature is 1 and the rounds draw round the posterior itself.
+    """
+    for temperature in TEMPERATURES:
+        if effective_size(normalised(tempered(log_base, distance, temperature))) >= floor:
+            return float(temperature)
+    return float(TEMPERATURES[-1])
+
+
+def posterior_proposal(
+    history: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]
+) -> Proposal:
+    """A posterior round's density: a weighted kernel density of the (tempered) posterior so far.
+
+    Population Monte Carlo (Cappe et al. 2004) with ABC-SMC's tempering: the candidates so
+    far, weighed as in `posterior` at the lowest temperature that keeps `TEMPER_FLOOR`
+    effective sets, are the centres of a Gaussian kernel density with Scott's bandwidth
+    for their effective number. The kernel follows the posterior's shape, its correlations
+    included, so most new candidates land where the posterior has mass.
+    """
+    weighed, log_base, distance = weighing(history, calibration, proposals)
+    dimensions = len(calibration.parameters)
+    floor = max(TEMPER_FLOOR, 2 * (dimensions + 1))
+    temperature = temperature_for(log_base, distance, floor)
+    weights = normalised(tempered(log_base, distance, temperature))
+    keep = weights > KEPT_WEIGHT * (weights.max() if len(weights) else 0.0)
+    units = weighed[[f"{UNIT}{n}" for n in calibration.names]].to_numpy(dtype=float)[keep]
+    proposal = weighted_kernel(units, weights[keep])
+    if proposal is None:
+        proposal = round_proposal(history, calibration)
+    proposal.temperature = temperature
+    proposal.tempered_ess = effective_size(weights)
+    return proposal
+
+
+def weighted_kernel(units: np.ndarray, weights: np.ndarray) -> Proposal | None:
+    """A Gaussian KDE of weighted points, or None when they are too few or lie in a subspace."""
+    if len(units) <= units.shape[1] + 1:
+        return None
+    try:
+        return KernelProposal(stats.gaussian_kde(units.T, weights=weights))
+    except np.linalg.LinAlgError:
+        return None
 
 
 def stage_proposals(evaluations: pd.DataFrame, calibration: Calibration) -> dict[str, Proposal]:
@@ -117,12 +246,19 @@ def stage_proposals(evaluations: pd.DataFrame, calibration: Calibration) -> dict
     proposals: dict[str, Proposal] = {}
     ordered = evaluations.sort_values("candidate")
     for stage in dict.fromkeys(ordered["stage"].astype(str)):
+        before = ordered[ordered["candidate"] < ordered.loc[ordered["stage"] == stage, "candidate"].min()]
         if stage == "initial":
             proposals[stage] = UniformBox(len(calibration.parameters))
-        elif stage.startswith("round"):
-            first = ordered.loc[ordered["stage"] == stage, "candidate"].min()
-            proposals[stage] = round_proposal(ordered[ordered["candidate"] < first], calibration)
+        elif stage.startswith(ROUND_STAGE):
+            proposals[stage] = round_proposal(before, calibration)
+        elif stage.startswith(POSTERIOR_STAGE):
+            proposals[stage] = posterior_proposal(before, calibration, dict(proposals))
     return proposals
+
+
+def next_posterior_proposal(history: pd.DataFrame, calibration: Calibration) -> Proposal:
+    """The density the next posterior round draws from, built exactly as `stage_proposals` rebuilds it."""
+    return posterior_proposal(history, calibration, stage_proposals(history, calibration))
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, levels: list[float]) -> list[float]:

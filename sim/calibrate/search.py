@@ -13,8 +13,11 @@
    point. How often a round's candidates are plausible tells whether the edges were found
    (`acceptance`). Each stage's density is known exactly, so `posterior.py` can weigh every
    candidate by prior over proposal.
+4. **Posterior rounds** (population Monte Carlo with tempering, `posterior.py`): each round
+   draws round the weighted posterior so far, tempered while too few candidates carry it,
+   so the weighted sample's effective size grows where the figures point.
 
-The ensemble is the plausible sets of the initial sample and the rounds; the optimiser's
+The ensemble is the plausible sets of the initial sample and both kinds of rounds; the optimiser's
 candidates crowd round the best point, so they count for the best set only. Every
 candidate's runs go through the sweep runner (Dask) and its store, keyed by the resolved
 scenario and seed: a calibration killed at any moment and started again proposes the same
@@ -33,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from scipy import special, stats
 from scipy.stats import qmc
 
 from sim.calibrate.moments import MISS, SIMULATED, MomentModel
+from sim.calibrate.posterior import POSTERIOR_STAGE, ROUND_STAGE, next_posterior_proposal
+from sim.calibrate.proposals import UNIT, round_proposal
 from sim.calibrate.spec import Calibration
 from sim.scenario.calendar import month_index
 from sim.scenario.loading import ScenarioError
@@ -48,15 +52,10 @@ if TYPE_CHECKING:
     from distributed import Client
 
 FAILED_DISTANCE = 1e12  # told to the optimiser for a candidate that could not run
-UNIT = "unit."
 Z = "z."
 SIM = "sim."
 SET = "set."
-FALLBACK_SPREAD = 0.05  # kernel width (unit coordinates) round the best points when too few are plausible
-KERNEL_WIDTH = math.sqrt(2.0)  # kernel covariance = KERNEL_WIDTH² x the plausible points' covariance
 GROWTH = 0.1  # a plausible range that widened this much in the last round has not found its edges
-MAX_REDRAWS = 200  # batches a truncated proposal may draw before it gives up
-MASS_SAMPLE, MASS_SEED = 20_000, 12345  # the fixed sample that measures a proposal's mass inside the box
 
 
 @dataclass(frozen=True)
@@ -295,138 +294,34 @@ def refocus(evaluator: Evaluator, history: pd.DataFrame, cutoff: float, round_nu
     calibration = evaluator.calibration
     rng = np.random.default_rng([calibration.spec.search.seed, round_number])
     draws = round_proposal(history, calibration).draw(calibration.spec.ensemble.per_round, rng)
-    return score(evaluator(draws, f"round {round_number}"), evaluator, cutoff)
+    return score(evaluator(draws, f"{ROUND_STAGE} {round_number}"), evaluator, cutoff)
 
 
-class Proposal:
-    """Where a stage drew its candidates: a density on the unit box, truncated to it.
-
-    The posterior (`posterior.py`) weighs each candidate by the prior over the density it was
-    drawn from, so every stage's density must be known exactly, not only its draws: draws
-    outside the box are redrawn (truncation), never folded back, and the truncated mass is
-    measured once on a fixed sample.
-    """
-
-    def __init__(self, dimensions: int) -> None:
-        self.dimensions = dimensions
-        self._log_mass: float | None = None
-
-    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
-
-    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        """`count` draws inside the box (rejection from the untruncated density)."""
-        kept: list[np.ndarray] = []
-        found = 0
-        for _ in range(MAX_REDRAWS):
-            batch = self.sample(max(2 * count, 256), rng)
-            batch = batch[inside(batch)]
-            kept.append(batch)
-            found += len(batch)
-            if found >= count:
-                break
-        else:
-            raise RuntimeError("the refocusing kernel lies almost entirely outside the parameter box")
-        return np.vstack(kept)[:count]
-
-    def logpdf(self, units: np.ndarray) -> np.ndarray:
-        """Log density of the truncated proposal: -inf outside the box."""
-        if self._log_mass is None:
-            sample = self.sample(MASS_SAMPLE, np.random.default_rng(MASS_SEED))
-            self._log_mass = math.log(max(float(inside(sample).mean()), 1.0 / MASS_SAMPLE))
-        values = self.untruncated_logpdf(units) - self._log_mass
-        return np.where(inside(units), values, -np.inf)
-
-
-class UniformBox(Proposal):
-    """The space-filling stage: the Sobol' points are uniform on the box (density 1)."""
-
-    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.random((count, self.dimensions))
-
-    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
-        return np.zeros(len(units))
-
-
-class KernelProposal(Proposal):
-    """ABC-SMC's kernel (Beaumont et al. 2009): a plausible point plus a normal step with twice
-    the points' covariance, as scipy's Gaussian KDE with that bandwidth. A kernel as wide as the
-    cloud reaches past its edge, so each round finds where the plausible region ends instead of
-    resampling the cloud it already has (Scott's narrower bandwidth would)."""
-
-    def __init__(self, kde: stats.gaussian_kde) -> None:
-        super().__init__(kde.d)
-        self.kde = kde
-
-    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        return self.kde.resample(count, seed=rng).T
-
-    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
-        return self.kde.logpdf(units.T)
-
-
-class AnchorProposal(Proposal):
-    """Too few plausible sets for a kernel: normal steps of FALLBACK_SPREAD round the best points."""
-
-    def __init__(self, anchors: np.ndarray) -> None:
-        super().__init__(anchors.shape[1])
-        self.anchors = anchors
-
-    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        picks = self.anchors[rng.integers(0, len(self.anchors), count)]
-        return picks + rng.normal(0.0, FALLBACK_SPREAD, picks.shape)
-
-    def untruncated_logpdf(self, units: np.ndarray) -> np.ndarray:
-        steps = (units[:, None, :] - self.anchors[None, :, :]) / FALLBACK_SPREAD
-        per_anchor = stats.norm.logpdf(steps).sum(axis=2) - self.dimensions * math.log(FALLBACK_SPREAD)
-        return special.logsumexp(per_anchor, axis=1) - math.log(len(self.anchors))
-
-
-def round_proposal(history: pd.DataFrame, calibration: Calibration) -> Proposal:
-    """The density a refocusing round draws from, given every candidate before it."""
-    columns = [f"{UNIT}{n}" for n in calibration.names]
-    plausible = history[history["plausible"]][columns].to_numpy()
-    kde = _kernel(plausible)
-    if kde is not None:
-        return KernelProposal(kde)
-    ranked = history[np.isfinite(history["distance"])].sort_values(["distance", "candidate"])
-    anchors = ranked[columns].to_numpy()[:10]
-    if len(anchors) == 0:
-        anchors = np.full((1, len(columns)), 0.5)
-    return AnchorProposal(anchors)
-
-
-def _kernel(points: np.ndarray) -> stats.gaussian_kde | None:
-    """The kernel round the plausible points, or None when they are too few or lie in a subspace."""
-    if len(points) <= points.shape[1] + 1:
-        return None
-    try:
-        return stats.gaussian_kde(points.T, bw_method=KERNEL_WIDTH)
-    except np.linalg.LinAlgError:
-        return None
-
-
-def inside(unit: np.ndarray) -> np.ndarray:
-    """Which rows lie in the unit box."""
-    return ((unit >= 0.0) & (unit <= 1.0)).all(axis=1)
+def sample_posterior(evaluator: Evaluator, history: pd.DataFrame, cutoff: float, round_number: int) -> pd.DataFrame:
+    """One posterior round: draw from a weighted kernel density of the posterior so far."""
+    calibration = evaluator.calibration
+    rng = np.random.default_rng([calibration.spec.search.seed, POSTERIOR_SEED, round_number])
+    draws = next_posterior_proposal(history, calibration).draw(calibration.spec.ensemble.per_round, rng)
+    return score(evaluator(draws, f"{POSTERIOR_STAGE} {round_number}"), evaluator, cutoff)
 
 
 def search(evaluator: Evaluator) -> pd.DataFrame:
     """Every stage in turn; one row per candidate, in the order they were proposed."""
-    cutoff = evaluator.calibration.spec.ensemble.cutoff
+    spec = evaluator.calibration.spec.ensemble
+    cutoff = spec.cutoff
     initial = score(evaluator(initial_points(evaluator.calibration), "initial"), evaluator, cutoff)
     initial.loc[initial.index[0], "stage"] = "base" if base_point(evaluator.calibration) is not None else "initial"
     frames = [initial]
     frames += optimise(evaluator, pd.concat(frames, ignore_index=True), cutoff)
-    for number in range(1, evaluator.calibration.spec.ensemble.rounds + 1):
+    for number in range(1, spec.rounds + 1):
         frames.append(refocus(evaluator, pd.concat(frames, ignore_index=True), cutoff, number))
+    for number in range(1, spec.posterior_rounds + 1):
+        frames.append(sample_posterior(evaluator, pd.concat(frames, ignore_index=True), cutoff, number))
     return pd.concat(frames, ignore_index=True)
 
 
 ENSEMBLE_STAGES = ("base", "initial")
+POSTERIOR_SEED = 1009  # keeps the posterior rounds' draws apart from the refocusing rounds'
 
 
 def acceptance(evaluations: pd.DataFrame) -> dict[str, float]:
@@ -440,8 +335,9 @@ def still_growing(evaluations: pd.DataFrame, names: list[str]) -> list[str]:
     The range is the 5-95 % span of the ensemble in unit coordinates, with and without the
     last round's sets; a widening of more than GROWTH (relative, and 0.02 absolute) counts.
     """
+    evaluations = evaluations[~evaluations["stage"].astype(str).str.startswith(POSTERIOR_STAGE)]
     stages = [str(s) for s in dict.fromkeys(evaluations["stage"])]
-    rounds = [s for s in stages if s.startswith("round")]
+    rounds = [s for s in stages if s.startswith(ROUND_STAGE)]
     if not rounds:
         return []
     before = ensemble(evaluations[evaluations["stage"] != rounds[-1]])
@@ -461,7 +357,7 @@ def still_growing(evaluations: pd.DataFrame, names: list[str]) -> list[str]:
 def ensemble(evaluations: pd.DataFrame) -> pd.DataFrame:
     """The plausible sets of the space-filling and refocusing stages, numbered `set` 0, 1, ..."""
     stage = evaluations["stage"]
-    eligible = stage.isin(ENSEMBLE_STAGES) | stage.str.startswith("round")
+    eligible = stage.isin(ENSEMBLE_STAGES) | stage.str.startswith(ROUND_STAGE) | stage.str.startswith(POSTERIOR_STAGE)
     chosen = evaluations[eligible & evaluations["plausible"]].reset_index(drop=True)
     chosen.insert(0, "set", range(len(chosen)))
     return chosen

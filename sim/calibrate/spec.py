@@ -131,6 +131,9 @@ class SearchSpec(Strict):
 class EnsembleSpec(Strict):
     size: int = Field(100, ge=1, le=100_000, description="plausible sets a what-if uses")
     rounds: int = Field(3, ge=0, le=100, description="refocusing rounds of history matching")
+    posterior_rounds: int = Field(
+        0, ge=0, le=100, description="rounds drawn round the weighted posterior so far (population Monte Carlo)"
+    )
     per_round: int = Field(256, ge=1, le=100_000, description="candidates drawn in each round")
     cutoff: float = Field(1.0, gt=0, allow_inf_nan=False, description="largest |scaled miss| of a plausible set")
 

@@ -9,6 +9,7 @@ fit.md    the same in tables, with the identification table and the strongest tr
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import matplotlib
@@ -24,6 +25,7 @@ from sim.report.charts import save_figure
 from sim.report.files import write_text
 
 if TYPE_CHECKING:
+    from sim.calibrate.posterior import Posterior
     from sim.calibrate.runner import CalibrationResult
 
 
@@ -226,16 +228,18 @@ def _posterior_lines(result: CalibrationResult) -> list[str]:
     lines = [
         "## Posterior",
         "",
-        "Every candidate drawn from a known density (the Sobol' points and the refocusing rounds, not the "
-        "optimiser's) is weighed by prior x likelihood / proposal density, the likelihood reading each "
-        "tolerance as one standard deviation of the error (exp(-distance / 2)). docs/calibration.md says why.",
+        "Every candidate drawn from a known density (the Sobol' points, the refocusing and the posterior "
+        "rounds, not the optimiser's) is weighed by prior x likelihood / proposal density, the likelihood "
+        "reading each tolerance as one standard deviation of the error (exp(-distance / 2)). "
+        "docs/calibration.md says why.",
         "",
         f"- candidates weighed: {post.weighed}; effective sample size: {post.ess:.1f}"
-        + ("" if post.ess >= 100 else " (fewer than 100: the weights rest on few sets; run more rounds)"),
+        + ("" if post.ess >= 100 else " (fewer than 100: the weights rest on few sets; run more posterior rounds)"),
         f"- posterior mass in the plausible sets: {_percent(status['posterior_mass_in_plausible_sets'])}; "
         "`ensemble.parquet` carries each plausible set's weight",
         f"- log evidence (up to a constant shared by variants fitted to the same figures): {post.log_evidence:.2f}",
         "",
+        *_progression_lines(post),
         "| parameter | prior | mean | sd | 5 % | median | 95 % |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -247,6 +251,28 @@ def _posterior_lines(result: CalibrationResult) -> list[str]:
         )
     lines += ["", *_check_lines(result), ""]
     return lines
+
+
+def _progression_lines(post: Posterior) -> list[str]:
+    """The posterior rounds' convergence: tempering, and the weighted sample's size and evidence."""
+    if len(post.rounds) < 2:
+        return []
+    lines = [
+        "Posterior rounds (population Monte Carlo): each draws round the weighted sample so far, at the lowest "
+        "temperature that keeps its kernel on enough effective sets; at temperature 1 it draws round the "
+        "posterior itself. The sample has settled when the log evidence stops moving.",
+        "",
+        "| after | temperature | kernel built on (effective sets) | candidates weighed | effective sample size | "
+        "log evidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in post.rounds.itertuples():
+        temperature = "" if math.isnan(row.temperature) else f"{row.temperature:.3g}"
+        kernel = "" if math.isnan(row.kernel_ess) else f"{row.kernel_ess:.0f}"
+        lines.append(
+            f"| {row.stage} | {temperature} | {kernel} | {row.weighed} | {row.ess:.1f} | {row.log_evidence:.2f} |"
+        )
+    return [*lines, ""]
 
 
 def _prior_text(spec) -> str:
