@@ -18,9 +18,11 @@ files, removed after use.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -37,6 +39,8 @@ from sim.app.scenarios import load_upload, shipped_scenarios
 from sim.app.widgets import Echarts, FileChooser
 from sim.discover.cases import Cases
 from sim.model.market import MarketModel
+from sim.provenance import scenario_hash
+from sim.report.colors import vendor_colors, vendor_names
 from sim.run import build_model
 from sim.scenario.calendar import month_at
 from sim.scenario.loading import ScenarioError, load_scenario
@@ -109,12 +113,64 @@ def pick(name: str) -> None:
 
 
 def reset_to(scenario: Scenario) -> None:
+    """A new model of `scenario`; when the levers changed it, the picked scenario's run for comparison."""
     for task in (play, run_to_end):
         if task.pending:
             task.cancel()
     explored.value = scenario
     model.value = build_model(scenario)
     tick.value += 1
+    if scenario_hash(scenario) != scenario_hash(base.value):
+        run_baseline(base.value)
+
+
+BASELINE_RUNS: dict[str, pd.DataFrame] = {}  # scenario hash -> its whole run's chart data, for every session
+MAX_BASELINE_RUNS = 8
+
+
+@solara.lab.task
+def run_baseline(scenario: Scenario) -> tuple[str, pd.DataFrame]:
+    """The picked scenario run to the end without the levers (a few seconds), kept for reuse.
+
+    After a lever changes the run, its charts draw this one faintly behind: a change is
+    read against what it changed.
+    """
+    key = scenario_hash(scenario)
+    if key not in BASELINE_RUNS:
+        baseline = build_model(scenario)
+        while baseline.running and run_baseline.is_current():
+            baseline.step()
+        if len(BASELINE_RUNS) >= MAX_BASELINE_RUNS:
+            BASELINE_RUNS.pop(next(iter(BASELINE_RUNS)))
+        BASELINE_RUNS[key] = baseline.datacollector.get_model_vars_dataframe()
+    return key, BASELINE_RUNS[key]
+
+
+def overlay() -> pd.DataFrame | None:
+    """The baseline to draw behind this session's run: only when the levers changed the run."""
+    if not run_baseline.finished or run_baseline.value is None:
+        return None
+    key, frame = run_baseline.value
+    levers_changed = scenario_hash(explored.value) != scenario_hash(base.value)
+    return frame if levers_changed and key == scenario_hash(base.value) else None
+
+
+def run_archive(current: MarketModel) -> bytes:
+    """The months run so far as a zip: trajectories.csv, market.csv and the resolved scenario.
+
+    Built in memory and served as bytes, so a download never leaves a file behind, whole
+    or half-written; `sim run` on the scenario file reproduces the run.
+    """
+    from sim.report.outputs import resolved_yaml
+    from sim.run import recorded_run
+
+    result = recorded_run(current, current.spec)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("trajectories.csv", result.trajectories.to_csv(index=False))
+        archive.writestr("market.csv", result.market.to_csv(index=False))
+        archive.writestr("scenario.resolved.yaml", resolved_yaml(result))
+    return buffer.getvalue()
 
 
 def on_upload(chosen: dict) -> None:
@@ -233,22 +289,59 @@ def Levers() -> None:
 
 
 @solara.component
+def VendorLegend(scenario: Scenario, compared: bool) -> None:
+    """Every vendor with its colour, for both share charts; it wraps to the page's width."""
+    colors, names = vendor_colors(scenario), vendor_names(scenario)
+    with solara.Row(classes=["sim-legend"], style={"flex-wrap": "wrap", "row-gap": "2px", "column-gap": "18px"}):
+        for vendor in scenario.vendors:
+            with solara.Row(classes=["sim-legend-item"], gap="4px", style={"align-items": "center", "margin": "0"}):
+                solara.Text("━━", style={"color": colors[vendor], "font-weight": "bold"})
+                solara.Text(names[vendor])
+    if compared:
+        solara.Text(
+            "Faint dashed lines: the same scenario without the levers.",
+            classes=["sim-overlay-note"],
+            style={"font-size": "0.85em", "color": "#555"},
+        )
+    elif run_baseline.pending:
+        solara.Text("Running the scenario without the levers, to compare…", style={"font-size": "0.85em"})
+
+
+@solara.component
+def EventList(scenario: Scenario) -> None:
+    """The events the charts number, in words."""
+    with solara.Column(classes=["sim-events"], gap="0px", style={"font-size": "0.85em", "color": "#444"}):
+        solara.Text("Events (numbered on the share charts):", style={"font-weight": "bold"})
+        for mark in charts.event_marks(scenario):
+            solara.Text(f"{mark.number}. {mark.date}: {'; '.join(mark.notes)}", classes=["sim-event"])
+
+
+@solara.component
 def Charts() -> None:
     tick.use_value()
     current = current_model()
     frame = current.datacollector.get_model_vars_dataframe()
     scenario = current.spec
+    behind = overlay()
     solara.Text(month_label(current), classes=["sim-month"], style={"font-size": "1.4em", "font-weight": "bold"})
     with solara.Column(classes=["sim-leaders"], gap="0px"):
         for title, name, share in charts.leaders(frame, scenario):
             solara.Text(f"{title} leader: {name}, {100 * share:.1f} %")
+    VendorLegend(scenario, behind is not None)
     with solara.Columns([1, 1]):
-        for option in charts.shares_options(frame, scenario):
+        for option in charts.shares_options(frame, scenario, behind):
             Echarts.element(option=option, attributes={"class": "sim-shares-chart", "style": "height: 380px;"})
+    EventList(scenario)
     Echarts.element(
         option=charts.streams_option(frame, scenario),
         attributes={"class": "sim-streams-chart", "style": "height: 300px;"},
     )
+    if current.ledger:
+        solara.FileDownload(
+            lambda: run_archive(current),
+            filename=f"{scenario.name}-{len(current.ledger)}-months.zip",
+            label="Download this run (CSV tables and the scenario, zip)",
+        )
 
 
 @solara.component

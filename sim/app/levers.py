@@ -93,7 +93,19 @@ def _slider(lever: FieldLever, scenario: Scenario, value: float) -> dict[str, An
     shown = min(max(value if math.isfinite(value) else high, low), high)
     if lever.integer:
         low, high, shown = int(low), int(high), int(shown)
-    return {"type": kind, "label": lever.label, "value": shown, "min": low, "max": high, "step": step}
+    return {
+        "type": kind,
+        "label": with_value(lever.label, shown),
+        "value": shown,
+        "min": low,
+        "max": high,
+        "step": step,
+    }
+
+
+def with_value(label: str, value: float, unit: str = "") -> str:
+    """A slider's label with its value: a slider alone shows where it is, not what it is set to."""
+    return f"{label}: {value:.4g}{unit}"
 
 
 def _round_step(raw: float) -> float:
@@ -139,7 +151,7 @@ def model_params(scenario: Scenario, values: dict[str, Any]) -> dict[str, dict[s
         },
         "price_cut_percent": {
             "type": "SliderInt",
-            "label": "Price cut %",
+            "label": with_value("Price cut", int(values["price_cut_percent"]), " %"),
             "value": int(values["price_cut_percent"]),
             "min": 1,
             "max": MAX_CUT_PERCENT,
