@@ -20,7 +20,8 @@ import numpy as np
 from scipy import stats
 
 import sim
-from sim.whatif.ensemble import ensemble_whatif, read_ensemble
+from sim.whatif.analysis import ensemble_whatif
+from sim.whatif.ensemble import read_ensemble
 
 ROOT = Path(__file__).resolve().parent.parent
 REDUCED = ["agents.developers=40000", "agents.enterprises=15000"]

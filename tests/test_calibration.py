@@ -27,7 +27,8 @@ from sim.calibrate import calibrate, load_calibration
 from sim.cli import main
 from sim.targets import load_targets, measure
 from sim.whatif import Changes
-from sim.whatif.ensemble import ensemble_sentence, ensemble_whatif, summarize_sets
+from sim.whatif.analysis import ensemble_whatif
+from sim.whatif.ensemble import ensemble_sentence, summarize_sets
 
 client = pytest.fixture(scope="module")(in_process_client)
 

@@ -211,3 +211,9 @@ def test_each_question_gets_its_own_folder_and_another_question_is_not_written_o
     err = " ".join(capsys.readouterr().err.split())
     assert "--price-cut all=10%@2025-01" in err and "--price-cut all=50%@2025-01" in err
     assert "edited" not in err
+
+
+def test_the_summary_across_sets_loads_without_the_paired_runner():
+    """analysis.py runs the pairs and passes their arrays to ensemble.py: no import loop between them."""
+    program = "import sys, sim.whatif.ensemble\nassert 'sim.whatif.analysis' not in sys.modules, 'loop'\n"
+    subprocess.run([sys.executable, "-c", program], check=True)

@@ -10,14 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.whatif.analysis import WhatIfResult, whatif
+    from sim.whatif.analysis import WhatIfResult, ensemble_whatif, whatif
     from sim.whatif.changes import Changes, parse_changes
-    from sim.whatif.ensemble import EnsembleWhatIfResult, ensemble_whatif
+    from sim.whatif.ensemble import EnsembleWhatIfResult
 
 _HOMES = {
     "Changes": "sim.whatif.changes",
     "EnsembleWhatIfResult": "sim.whatif.ensemble",
-    "ensemble_whatif": "sim.whatif.ensemble",
+    "ensemble_whatif": "sim.whatif.analysis",
     "WhatIfResult": "sim.whatif.analysis",
     "parse_changes": "sim.whatif.changes",
     "whatif": "sim.whatif.analysis",

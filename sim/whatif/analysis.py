@@ -24,10 +24,8 @@ from sim.provenance import versions
 from sim.run import run
 from sim.scenario.calendar import month_at
 from sim.scenario.schema import Scenario
-from sim.whatif.changes import DEFAULT_REPLICATES, Changes, explain_no_effect, parse_changes
+from sim.whatif.changes import DEFAULT_REPLICATES, METRICS, SHARE_METRICS, Changes, explain_no_effect, parse_changes
 
-METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
-SHARE_METRICS = ("token_share", "revenue_share")
 MAX_REPLICATES = 1000
 
 if TYPE_CHECKING:
@@ -263,7 +261,7 @@ def whatif(
     `on_pair(done, total)` reports progress; an exception it raises cancels the rest.
     """
     if ensemble is not None:
-        from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, ensemble_whatif, read_ensemble
+        from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, read_ensemble
 
         source = "the ensemble" if isinstance(ensemble, pd.DataFrame) else str(ensemble)
         table = ensemble if isinstance(ensemble, pd.DataFrame) else read_ensemble(Path(ensemble))
@@ -291,3 +289,28 @@ def whatif(
         samples={"baseline": base_runs, "whatif": variant_runs},
         no_effect=explain_no_effect(baseline, changes) if unchanged else [],
     )
+
+
+def ensemble_whatif(
+    scenario: Scenario,
+    changes: Changes,
+    ensemble: pd.DataFrame,
+    *,
+    source: str = "the ensemble",
+    sets: int | None = None,
+    replicates: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    on_pair: Callable[[int, int], None] | None = None,
+) -> EnsembleWhatIfResult:
+    """Run the what-if under each plausible set with paired replicates (default 2 per set); summarise across sets.
+
+    The ensemble module plans the runs and summarises them; the runs themselves are made
+    here, and only their arrays pass back.
+    """
+    from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, ensemble_result, plan_ensemble
+
+    replicates = DEFAULT_ENSEMBLE_REPLICATES if replicates is None else replicates
+    plan = plan_ensemble(scenario, changes, ensemble, source=source, sets=sets, replicates=replicates)
+    base_runs, variant_runs = run_jobs(plan.jobs, workers, progress, on_pair)
+    return ensemble_result(plan, changes, base_runs, variant_runs)

@@ -25,6 +25,10 @@ from sim.scenario.schema import ALL_VENDORS, Scenario
 TARGETED = re.compile(r"^\s*(?P<who>[A-Za-z0-9_]+)\s*=\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
 UNTARGETED = re.compile(r"^\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*%\s*@\s*(?P<date>\S+)\s*$")
 DEFAULT_REPLICATES = 12  # paired replicates; here, beside the flags, so the command line reads it without SciPy
+# What both sides of every what-if are compared on, here (as plain data) so that the paired runner
+# (analysis.py) and the summary across plausible sets (ensemble.py) read them without importing each other.
+METRICS = ("token_share", "revenue_share", "api_tokens_per_day", "revenue", "gross_margin")
+SHARE_METRICS = ("token_share", "revenue_share")
 
 
 @dataclass

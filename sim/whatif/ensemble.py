@@ -6,11 +6,14 @@ public figures pin that set down. Here every plausible set of a calibration
 set's effect is the mean of its paired differences, and the answer is the spread of the
 effects across sets: the median, the 5-95 % range, and how many sets agree on the sign.
 When fewer than `DECIDED` of the sets agree, the headline says the figures do not decide it.
+
+This module runs nothing: it plans the paired runs (`plan_ensemble`, plain scenarios and
+seeds) and summarises their outcomes (`ensemble_result`, plain arrays); the runner in
+analysis.py (`ensemble_whatif`) passes one to the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +25,7 @@ from sim.scenario.calendar import month_at
 from sim.scenario.loading import Problem, ScenarioError, scenario_from_dict
 from sim.scenario.schema import Scenario
 from sim.sweep.models import assignment
-from sim.whatif.analysis import METRICS, SHARE_METRICS, run_jobs
-from sim.whatif.changes import Changes, explain_no_effect, parse_changes
+from sim.whatif.changes import METRICS, SHARE_METRICS, Changes, explain_no_effect, parse_changes
 
 SET_PREFIX = "set."
 UNIT_PREFIX = "unit."
@@ -181,7 +183,22 @@ def set_scenario(scenario: Scenario, row: pd.Series, source: str) -> Scenario:
         ) from None
 
 
-def ensemble_whatif(
+@dataclass(frozen=True)
+class EnsemblePlan:
+    """What an ensemble what-if runs: the chosen sets, each set's two sides, and the seeds of its replicates."""
+
+    sets: pd.DataFrame
+    pairs: list[tuple[Scenario, Scenario]]
+    seeds: list[int]
+    source: str
+
+    @property
+    def jobs(self) -> list[tuple[Scenario, Scenario, int]]:
+        """(baseline, variant, seed) per set and replicate, set by set."""
+        return [(base, variant, seed) for base, variant in self.pairs for seed in self.seeds]
+
+
+def plan_ensemble(
     scenario: Scenario,
     changes: Changes,
     ensemble: pd.DataFrame,
@@ -189,11 +206,8 @@ def ensemble_whatif(
     source: str = "the ensemble",
     sets: int | None = None,
     replicates: int = DEFAULT_ENSEMBLE_REPLICATES,
-    workers: int | None = None,
-    progress: bool = True,
-    on_pair: Callable[[int, int], None] | None = None,
-) -> EnsembleWhatIfResult:
-    """Run the what-if under each plausible set with paired replicates; summarise across sets."""
+) -> EnsemblePlan:
+    """Both sides of the what-if under each chosen plausible set, and the replicates' seeds."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     chosen = choose_sets(ensemble, sets)
@@ -204,24 +218,30 @@ def ensemble_whatif(
         for _, row in chosen.iterrows()
     ]
     first = pairs[0][0]
-    seeds = [first.seed + r for r in range(replicates)]
-    jobs = [(base, variant, seed) for base, variant in pairs for seed in seeds]
-    base_runs, variant_runs = run_jobs(jobs, workers, progress, on_pair)
-    shape = (len(pairs), replicates, *base_runs.shape[1:])
+    return EnsemblePlan(chosen, pairs, [first.seed + r for r in range(replicates)], source)
+
+
+def ensemble_result(
+    plan: EnsemblePlan, changes: Changes, base_runs: np.ndarray, variant_runs: np.ndarray
+) -> EnsembleWhatIfResult:
+    """The answer across sets from the plan's runs, [job, metric, month, vendor] in the order of `plan.jobs`."""
+    replicates = len(plan.seeds)
+    shape = (len(plan.pairs), replicates, *base_runs.shape[1:])
     base_means = base_runs.reshape(shape).mean(axis=1)
     variant_means = variant_runs.reshape(shape).mean(axis=1)
+    first = plan.pairs[0][0]
     labels = [month_at(first.start, i) for i in range(first.months)]
-    weights, weighting = set_weights(chosen)
+    weights, weighting = set_weights(plan.sets)
     table = summarize_sets(base_means, variant_means, labels, list(first.vendors), RANGE, weights)
     unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
-    runs = f"every replicate in all {len(pairs)} plausible parameter sets"
+    runs = f"every replicate in all {len(plan.pairs)} plausible parameter sets"
     return EnsembleWhatIfResult(
         baseline=first,
-        variant=pairs[0][1],
+        variant=plan.pairs[0][1],
         changes=changes.descriptions(),
-        seeds=seeds,
-        sets=chosen,
-        source=source,
+        seeds=plan.seeds,
+        sets=plan.sets,
+        source=plan.source,
         table=table,
         samples={"baseline": base_means, "whatif": variant_means},
         no_effect=explain_no_effect(first, changes, runs) if unchanged else [],
