@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -308,3 +310,88 @@ def test_discover_with_a_bad_condition_shows_the_command_lines_message_and_runs_
     assert error.inner_text().startswith("--where: token_share[volcano]@2030-12 > 0.2: unknown month or period")
     assert page.page.locator(".sim-discover-progress").count() == 0
     assert page.page.locator(".sim-discover-tradeoff").count() == 0
+
+
+# --- Explore: every vendor in the legend, readable events, units, the baseline behind, a download -----
+
+VENDOR_NAMES = [vendor.name for vendor in sim.load_scenario(SCENARIOS / "baseline.yaml").vendors.values()]
+OVERLAPPING = """(selector) => {
+    const boxes = [...document.querySelectorAll(selector)].map((el) => el.getBoundingClientRect());
+    const width = document.documentElement.clientWidth;
+    const outside = boxes.filter((b) => b.left < 0 || b.right > width || b.width === 0).length;
+    let overlaps = 0;
+    for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i], b = boxes[j];
+            if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+                overlaps++;
+            }
+        }
+    }
+    return {outside, overlaps, count: boxes.length};
+}"""
+CUT_OFF = """(selector) => [...document.querySelectorAll(selector)]
+    .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > window.innerWidth)
+    .map((el) => el.textContent)"""
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_the_legend_shows_every_vendor_and_the_events_are_listed_readably_at_common_widths(browser, app_url, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.wait_for_selector(".sim-month:has-text('Month 0 of 24')", timeout=60_000)
+        items = page.locator(".sim-legend-item")
+        assert [items.nth(i).inner_text().strip().split("\n")[-1].strip() for i in range(items.count())] == VENDOR_NAMES
+        legend = page.evaluate(OVERLAPPING, ".sim-legend-item")
+        assert legend == {"outside": 0, "overlaps": 0, "count": len(VENDOR_NAMES)}, "a vendor hidden or overlapping"
+        events = page.locator(".sim-event")
+        assert events.count() >= 5 and events.first.inner_text().startswith("1. 2024-05: Volcano Engine: Doubao")
+        assert page.evaluate(OVERLAPPING, ".sim-event")["overlaps"] == 0
+        assert page.evaluate(CUT_OFF, ".sim-event, .sim-legend-item") == []
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
+
+
+def test_sliders_show_their_values_and_the_tooltip_gives_shares_in_percent(page):
+    text = page.page.get_by_text("Switching cost:").first.inner_text()
+    switching = sim.load_scenario(SCENARIOS / "baseline.yaml").developers.switching_cost
+    assert text.strip() == f"Switching cost: {switching:.4g}"
+    assert page.page.get_by_text("Price cut: 50 %").count() == 1
+    for _ in range(3):
+        page.page.get_by_role("button", name="Step").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 3 of 24')")
+    chart = page.page.locator(".sim-shares-chart").first
+    box = chart.bounding_box()
+    page.page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2)
+    page.page.wait_for_function(
+        "() => document.querySelector('.sim-shares-chart').innerText.includes('%')", timeout=10_000
+    )
+    tooltip = chart.inner_text()
+    shares = re.findall(r"(Volcano Engine|Alibaba Cloud): (\d+\.\d) %", tooltip)
+    assert len(shares) == 2, tooltip
+    assert not re.search(r"\d\.\d{2,}", tooltip), f"unrounded numbers in {tooltip!r}"
+
+
+def test_after_a_lever_changes_the_baseline_is_drawn_behind_and_the_run_downloads_as_a_zip(page, tmp_path):
+    assert page.page.locator(".sim-overlay-note").count() == 0  # nothing to compare with yet
+    page.page.locator(".v-select", has=page.page.locator("label:has-text('Price cut: who')")).first.click()
+    page.page.locator(".v-menu__content .v-list-item", has_text="volcano").first.click()
+    page.page.get_by_role("button", name="Reset").click()
+    page.page.locator(".sim-overlay-note").wait_for(timeout=90_000)
+    page.page.get_by_role("button", name="Step").click()
+    page.page.wait_for_selector(".sim-month:has-text('Month 1 of 24')")
+    with page.page.expect_download() as started:
+        page.page.get_by_role("button", name=re.compile("Download this run")).click()
+    saved = tmp_path / started.value.suggested_filename
+    started.value.save_as(saved)
+    assert saved.name == "small-1-months.zip"
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["market.csv", "scenario.resolved.yaml", "trajectories.csv"]
+        resolved = archive.read("scenario.resolved.yaml").decode()
+        trajectories = archive.read("trajectories.csv").decode().splitlines()
+    assert "what-if: volcano cuts 50 %" in resolved  # the run as the levers made it
+    assert len(trajectories) == 1 + len(VENDOR_NAMES)  # a header and one month's vendors
+    assert page.errors == []
