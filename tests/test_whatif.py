@@ -174,7 +174,9 @@ def test_the_whatif_command_writes_its_report_table_and_chart(tmp_path):
     report = (out / "whatif.md").read_text()
     assert "--price-cut volcano=50%@2024-09" in report and "## 2024-12" in report and "seeds" in report
     # written for a reader: the question in the title, vendors by name, no exponents, one unit per measure
-    assert report.startswith("# What if: ") and "--price-cut volcano=50%@2024-09" in report.splitlines()[0]
+    title = report.splitlines()[0]
+    assert title.startswith("# What if: Volcano Engine cuts its token price 50 % from Sep 2024"), title
+    assert "--" not in title, "the title in words, the flags under Changes applied"
     assert "| Volcano Engine | token share |" in report and "| volcano |" not in report
     assert not re.search(r"\d[eE][+-]\d", report.split("## Provenance")[0])
     # one parameter set: every headline, in the terminal and the report, says its interval is noise only

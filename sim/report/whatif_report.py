@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from sim.provenance import scenario_hash
+from sim.report.change_words import plain_question
 from sim.report.charts import literal, save_figure
 from sim.report.colors import vendor_colors
 from sim.report.files import write_atomically, write_json, write_text
@@ -37,6 +38,7 @@ def whatif_figure(result: WhatIfResult) -> Figure:
     fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True, constrained_layout=True)
     dates, colors = _dates(result), vendor_colors(result.baseline)
     vendors = list(result.baseline.vendors)
+    names = {vendor: result.baseline.vendors[vendor].name for vendor in vendors}  # as the run charts
     for column, metric in enumerate(SHARE_METRICS):
         k = METRICS.index(metric)
         top, bottom = axes[0, column], axes[1, column]
@@ -49,12 +51,12 @@ def whatif_figure(result: WhatIfResult) -> Figure:
                     style,
                     color=colors[vendor],
                     linewidth=1.6,
-                    label=f"{vendor} ({'what-if' if side == 'whatif' else 'baseline'})",
+                    label=literal(f"{names[vendor]} ({'what-if' if side == 'whatif' else 'baseline'})"),
                 )
                 top.fill_between(dates, *np.percentile(runs, [10, 90], axis=0), color=colors[vendor], alpha=0.15)
             rows = result.table[(result.table.metric == metric) & (result.table.vendor == vendor)]
-            name = result.baseline.vendors[vendor].name  # as the run charts name vendors
-            bottom.plot(dates, 100 * rows["difference"], color=colors[vendor], linewidth=1.6, label=literal(name))
+            name = literal(names[vendor])
+            bottom.plot(dates, 100 * rows["difference"], color=colors[vendor], linewidth=1.6, label=name)
             bottom.fill_between(dates, 100 * rows["low"], 100 * rows["high"], color=colors[vendor], alpha=0.25)
         top.set_title(f"{TITLES[metric]}: baseline (solid) vs what-if (dashed)")
         top.set_ylabel("share (%)")
@@ -67,7 +69,7 @@ def whatif_figure(result: WhatIfResult) -> Figure:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(
-        literal(f"What if: {'; '.join(result.changes) or 'no change'} ({result.runs_label})"),
+        literal(f"What if: {_question(result)} ({result.runs_label})"),
         fontsize=11,
     )
     return fig
@@ -108,7 +110,8 @@ def _fmt(value: float, metric: str) -> str:
 
 
 def _question(result: WhatIfResult) -> str:
-    return "; ".join(result.changes) or "no change"
+    """The changes in words for titles; the flags that reproduce them are listed under "Changes applied"."""
+    return plain_question(result.changes, result.baseline)
 
 
 def markdown(result: WhatIfResult, dates: list[str]) -> str:
