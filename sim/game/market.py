@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from sim.game.solver import Path, response_path
 from sim.scenario.calendar import month_index
 from sim.scenario.loading import Problem, ScenarioError, scenario_from_dict
 from sim.scenario.schema import Scenario, Strategy
+
+if TYPE_CHECKING:
+    from sim.model.vendors import VendorBook
 
 LOSS_PENALTY = 10.0  # objective lost per unit of excess token losses / the market's revenue
 
@@ -48,7 +52,8 @@ class Continuation:
     the model is stepped to the month before once and copied for each candidate, whose price
     events are added to the game's month. The result is the same run, bit for bit, as
     simulating the candidate's scenario from the start (a test checks it), at a fraction of
-    the time.
+    the time. A vendor given a multiple chooses its price from the game's month (see
+    `_chooses_its_price`).
     """
 
     def __init__(self, scenario: Scenario, start: str, seed: int) -> None:
@@ -70,9 +75,23 @@ class Continuation:
         model.events_by_month[self.month] = [
             event for event in priced.events if month_index(priced.start, event.date) == self.month
         ]
+        for vendor in multipliers:
+            _chooses_its_price(model.vendors, model.vendors.ids.index(vendor))
         for _ in range(self.month, priced.months):
             model.step()
         return recorded_run(model, priced)
+
+
+def _chooses_its_price(book: VendorBook, vendor: int) -> None:
+    """From the game's month a player's price is its decision, not a reactive rule's.
+
+    Its reactive policies are dropped (otherwise `match_cheapest` would set the price and the
+    decision would change nothing), and its list price becomes the price the rule had it
+    post, so that its multiple is of the price it charged, as for every other player.
+    """
+    if book.policies[vendor]:
+        book.list_price[vendor] = book.posted[vendor]
+        book.policies[vendor] = []
 
 
 @dataclass(frozen=True)
@@ -162,6 +181,46 @@ def check_game(scenario: Scenario, start: str, shock: dict[str, float], source: 
     return players
 
 
+class Game:
+    """One scenario's game from `start`: its players' payoffs on continuations shared by every candidate.
+
+    `span` fixes the scale of profit in the objectives; a game played on a changed scenario
+    takes the unchanged one's, so that a vendor's preferences do not move with the change.
+    """
+
+    def __init__(
+        self, scenario: Scenario, start: str, players: list[str], seeds: list[int], span: Horizon | None = None
+    ) -> None:
+        self.scenario, self.start, self.players = scenario, start, players
+        self.strategies = {v: s for v, s in strategies_of(scenario).items() if v in players}
+        self.continuations = [Continuation(scenario, start, seed) for seed in seeds]
+        self.span = span or horizon(self.continuations[0].run({}), start)
+
+    def payoffs(self, decisions: dict[str, float]) -> dict[str, float]:
+        multipliers = {v: math.exp(x) for v, x in decisions.items()}
+        values = [objectives(c.run(multipliers), self.strategies, self.span) for c in self.continuations]
+        return {v: float(np.mean([value[v] for value in values])) for v in self.strategies}
+
+    def play(
+        self,
+        fixed: dict[str, float] | None = None,
+        *,
+        max_rounds: int = 6,
+        tolerance: float = 0.02,
+        progress: Callable[[str], None] | None = None,
+    ) -> Play:
+        """The response path of the players from their timeline prices, `fixed` vendors' multiples held."""
+        fixed = fixed or {}
+        bounds = {v: (math.log(s.price_bounds[0]), math.log(s.price_bounds[1])) for v, s in self.strategies.items()}
+        path = response_path(
+            self.players, bounds, self.payoffs, dict.fromkeys(self.players, 0.0),
+            fixed={v: math.log(m) for v, m in fixed.items()}, tolerance=tolerance, max_rounds=max_rounds,
+            progress=progress,
+        )  # fmt: skip
+        multipliers = {**{v: math.exp(x) for v, x in path.decisions.items()}, **fixed}
+        return Play(path, multipliers, self.continuations[0].run(multipliers))
+
+
 def play_game(
     scenario: Scenario,
     start: str,
@@ -177,26 +236,8 @@ def play_game(
     shock = shock or {}
     players = check_game(scenario, start, shock, source)
     seeds = seeds or [scenario.seed]
-    strategies = {v: s for v, s in strategies_of(scenario).items() if v in players}
-    continuations = [Continuation(scenario, start, seed) for seed in seeds]
-    span = horizon(continuations[0].run({}), start)
-
-    def payoffs(decisions: dict[str, float]) -> dict[str, float]:
-        multipliers = {v: math.exp(x) for v, x in decisions.items()}
-        values = [objectives(c.run(multipliers), strategies, span) for c in continuations]
-        return {v: float(np.mean([value[v] for value in values])) for v in strategies}
-
-    bounds = {v: (math.log(s.price_bounds[0]), math.log(s.price_bounds[1])) for v, s in strategies.items()}
-    start_point = dict.fromkeys(players, 0.0)
-
-    def played(fixed: dict[str, float]) -> Play:
-        path = response_path(
-            players, bounds, payoffs, start_point, fixed={v: math.log(m) for v, m in fixed.items()},
-            tolerance=tolerance, max_rounds=max_rounds, progress=progress,
-        )  # fmt: skip
-        multipliers = {**{v: math.exp(x) for v, x in path.decisions.items()}, **fixed}
-        return Play(path, multipliers, continuations[0].run(multipliers))
-
-    calm = played({})
-    shocked = played(shock) if shock else None
+    game = Game(scenario, start, players, seeds)
+    settings = {"max_rounds": max_rounds, "tolerance": tolerance, "progress": progress}
+    calm = game.play(**settings)
+    shocked = game.play(shock, **settings) if shock else None
     return GameAnswer(scenario, start, shock, players, calm, shocked, seeds)

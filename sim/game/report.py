@@ -36,6 +36,12 @@ def shares(play: Play, start: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def followed(players: list[str], calm: dict[str, float], shocked: dict[str, float]) -> dict[str, float]:
+    """The players whose chosen price multiple moved by more than FOLLOWED after the shock: each one's relative move."""
+    moves = {v: shocked[v] / calm[v] - 1 for v in players}
+    return {v: move for v, move in moves.items() if abs(move) > FOLLOWED}
+
+
 def answer_sentences(answer: GameAnswer) -> list[str]:
     """The answer in plain words: how each game ended, who followed the shock, what happened to the leaders."""
     calm = answer.calm
@@ -45,11 +51,8 @@ def answer_sentences(answer: GameAnswer) -> list[str]:
         return lines
     shocked = answer.shocked
     lines.append(f"With the shock: the path {shocked.path.status} after {len(shocked.path.rounds) - 1} rounds.")
-    followers = [
-        f"{v} ({100 * (shocked.multipliers[v] / calm.multipliers[v] - 1):+.0f} %)"
-        for v in answer.players
-        if abs(shocked.multipliers[v] / calm.multipliers[v] - 1) > FOLLOWED
-    ]
+    moves = followed(answer.players, calm.multipliers, shocked.multipliers)
+    followers = [f"{v} ({100 * move:+.0f} %)" for v, move in moves.items()]
     shocked_vendors = ", ".join(f"{v} at {100 * (1 - m):.0f} % off" for v, m in answer.shock.items())
     lines.append(
         f"After {shocked_vendors}, "
