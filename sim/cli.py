@@ -80,6 +80,7 @@ WHATIF_EXAMPLES = """examples:
   sim whatif scenarios/baseline.yaml --switching-cost=-50%@2024-06
   sim whatif scenarios/baseline.yaml --capacity-cap all=2%@2025-01
   sim whatif scenarios/baseline.yaml --against scenarios/no_price_war.yaml --at 2025-06 --at 2026-12
+  sim whatif scenarios/strategic.yaml --price-cut volcano=99%@2026-01 --respond rivals   # the rivals re-optimise
 """
 
 
@@ -148,6 +149,13 @@ def _add_whatif(commands) -> None:
         type=int,
         help="with --ensemble: how many plausible sets (default: the calibration's)",
     )
+    cmd.add_argument(
+        "--respond",
+        metavar="rivals|all",
+        help="strategic vendors re-optimise their token price from the change's month, on both sides: rivals "
+        "(those the change does not name) or all (sim game's solver; needs vendors.<id>.strategy)",
+    )
+    cmd.add_argument("--rounds", type=int, default=6, help="with --respond: most rounds of best responses (default 6)")
     cmd.add_argument("--workers", type=int, help="processes (default: all cores)")
     cmd.add_argument("--confidence", type=float, default=0.9, help="confidence level of intervals (default 0.9)")
     cmd.add_argument(
@@ -336,14 +344,22 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _fail(err, f"--confidence: expected a level between 0 and 1, e.g. 0.9, got {args.confidence}")
     if args.workers is not None and args.workers < 1:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")
+    if not 1 <= args.rounds <= 50:
+        return _fail(err, f"--rounds: expected 1 to 50, got {args.rounds}")
     scenario = load_scenario(args.scenario)
     changes = Changes(args.price_cut, args.capacity_cap, args.switching_cost, args.sets, args.both, args.against)
     baseline, variant = parse_changes(scenario, changes)
+    if args.respond is not None:
+        from sim.whatif.respond import check_respond
+
+        check_respond(baseline, changes, args.respond, ensemble=args.ensemble is not None)
     dates = [_month_in(baseline, text) for text in args.at] or None
     kind = "-ensemble" if args.ensemble else ""
-    folder = args.out or Path("runs") / f"{baseline.name}-whatif{kind}-{changes.slug()}"
-    question = "; ".join(changes.descriptions())
-    with claimed_folder(folder, whatif_identity(baseline, variant, question), replace=args.force) as claim:
+    responding = f"-respond-{args.respond}" if args.respond else ""
+    folder = args.out or Path("runs") / f"{baseline.name}-whatif{kind}-{changes.slug()}{responding}"
+    question = "; ".join([*changes.descriptions(), *([f"--respond {args.respond}"] if args.respond else [])])
+    identity = whatif_identity(baseline, variant, question, args.respond)
+    with claimed_folder(folder, identity, replace=args.force) as claim:
         began = time.perf_counter()
         sets = args.ensemble_sets or (_ensemble_size(args.ensemble) if args.ensemble else None)
         result = whatif(
@@ -355,6 +371,9 @@ def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
             progress=not args.quiet,
             ensemble=args.ensemble,
             sets=sets,
+            respond=args.respond,
+            rounds=args.rounds,
+            on_round=None if args.quiet else (lambda line: _say(err, line)),
         )
         claim.commit(lambda staging: save_whatif(result, staging, dates))
     if not args.quiet:

@@ -1,7 +1,8 @@
 """Strategic vendors: the best-response solver on games with known answers, then on the market.
 
 Theory first: a symmetric logit duopoly with constant marginal cost reaches the Bertrand-Nash
-markup p - c = 1 / (alpha (1 - s)); a game whose best responses chase each other round is
+markup p - c = 1 / (alpha (1 - s)); a binding capacity limit raises both equilibrium prices to
+their closed form; a game whose best responses chase each other round is
 reported as a cycle, and damping settles it; identical players choose alike; at the computed
 equilibrium no player gains by deviating.
 """
@@ -41,6 +42,38 @@ def test_at_the_computed_equilibrium_no_player_gains_by_deviating():
     for deviation in (-0.3, -0.05, 0.05, 0.3):
         deviated = logit_duopoly({**path.decisions, "a": path.decisions["a"] + deviation})
         assert deviated["a"] <= path.payoffs["a"] + 1e-9
+
+
+def capacity_duopoly(capacity: float):
+    """The logit duopoly in which firm a can serve at most `capacity` of the market (b serves the rest it wins)."""
+
+    def payoffs(decisions: dict[str, float]) -> dict[str, float]:
+        unconstrained = logit_duopoly(decisions)
+        p_a = decisions["a"]
+        share_a = unconstrained["a"] / (p_a - COST) if p_a != COST else 0.5
+        return {"a": (p_a - COST) * min(share_a, capacity), "b": unconstrained["b"]}
+
+    return payoffs
+
+
+@pytest.mark.parametrize(("capacity", "binds"), [(0.3, True), (0.9, False)])
+def test_a_binding_capacity_limit_raises_the_equilibrium_price(capacity, binds):
+    """Closed form when a's limit K binds: a prices so that its share is K, b's markup is 1 / (alpha K);
+    a limit above a's share at the unconstrained equilibrium changes nothing (both sides tested)."""
+    bounds = {player: (COST, COST + 5.0) for player in "ab"}
+    path = response_path("ab", bounds, capacity_duopoly(capacity), {"a": 2.0, "b": 2.0}, tolerance=1e-4,
+                         max_rounds=40)  # fmt: skip
+    unconstrained = COST + 1.0 / (ALPHA * 0.5)
+    assert path.converged
+    if binds:
+        p_b = COST + 1.0 / (ALPHA * capacity)
+        p_a = p_b + math.log((1 - capacity) / capacity) / ALPHA
+        assert path.decisions["b"] == pytest.approx(p_b, abs=0.01)
+        assert path.decisions["a"] == pytest.approx(p_a, abs=0.01)
+        assert min(path.decisions.values()) > unconstrained + 0.5
+    else:
+        assert path.decisions["a"] == pytest.approx(unconstrained, abs=0.01)
+        assert path.decisions["b"] == pytest.approx(unconstrained, abs=0.01)
 
 
 def chasing(decisions: dict[str, float]) -> dict[str, float]:
@@ -122,3 +155,87 @@ def test_a_game_that_cannot_be_played_exits_2_saying_why_and_writes_nothing(argu
     assert main(["game", *arguments]) == 2
     assert phrase in capsys.readouterr().err
     assert not (tmp_path / "game").exists()
+
+
+def test_a_strategic_vendor_with_a_reactive_rule_sets_its_own_price_from_the_games_month():
+    """Baidu's match_cheapest would otherwise overwrite its decision: its multiple is of the price it posted."""
+    from conftest import SCENARIOS
+
+    import sim
+    from sim.game.market import Continuation
+
+    scenario = sim.load_scenario(SCENARIOS / "strategic.yaml", [*TINY, "months=26"])
+    assert scenario.vendors["baidu"].pricing, "the check needs a vendor with a reactive policy"
+    continuation = Continuation(scenario, "2026-01", seed=3)
+    posted = continuation.run({}).wide("price")["baidu"]
+    chosen = continuation.run({"baidu": 0.1}).wide("price")["baidu"]
+    assert chosen["2026-01"] == pytest.approx(0.1 * posted["2025-12"], rel=1e-12)
+    assert chosen["2026-02"] == pytest.approx(0.1 * posted["2025-12"], rel=1e-12)
+
+
+# --- what-ifs in which strategic vendors respond ---------------------------------------------------
+
+RESPONDING = ["--both", "months=26", "--both", "agents.developers=1500", "--both", "agents.enterprises=400"]
+RESPONDING += [f"--both=vendors.{v}.strategy=null" for v in ("tencent", "huawei", "others")]
+
+
+def test_rivals_respond_to_a_cut_on_both_sides_and_every_output_says_who_followed(tmp_path, capsys):
+    import json
+
+    from conftest import SCENARIOS
+
+    from sim.cli import main
+
+    folder = tmp_path / "whatif"
+    arguments = [str(SCENARIOS / "strategic.yaml"), "--price-cut", "volcano=99%@2026-01", "--respond", "rivals",
+                 "--rounds", "1", "--replicates", "2", "--workers", "1", "--out", str(folder), *RESPONDING]  # fmt: skip
+    assert main(["whatif", *arguments]) == 0
+    said = capsys.readouterr().out
+    assert "Rivals responded: alibaba, baidu re-optimised their token price from 2026-01" in said
+    assert "Response paths: without the change" in said
+    record = json.loads((folder / "whatif.json").read_text())["respond"]
+    assert record["players"] == ["alibaba", "baidu"]  # volcano, named by the cut, follows its timeline
+    assert record["baseline"]["status"] in ("converged", "did not converge")
+    before, after = record["baseline"]["multipliers"], record["whatif"]["multipliers"]
+    moved = {v: after[v] / before[v] - 1 for v in before}
+    assert record["followers"] == {v: m for v, m in moved.items() if abs(m) > 0.1}
+    report = (folder / "whatif.md").read_text()
+    assert "## Responses" in report and "Rivals responded" in report and "Response paths" in report
+
+
+@pytest.mark.parametrize(
+    ("scenario", "extra", "phrase"),
+    [
+        ("baseline.yaml", ["--respond", "rivals"], "--respond: rivals: expected a scenario with strategic vendors"),
+        ("strategic.yaml", ["--respond", "sideways"], "--respond: sideways: expected one of rivals, all"),
+        ("strategic.yaml", ["--respond", "rivals", "--ensemble", "data/ensembles/baseline"], "expected no --ensemble"),
+    ],
+)
+def test_a_response_that_cannot_be_played_exits_2_in_one_line_and_writes_nothing(
+    scenario, extra, phrase, tmp_path, capsys
+):
+    from conftest import ROOT
+
+    from sim.cli import main
+
+    arguments = [str(ROOT / "scenarios" / scenario), "--price-cut", "volcano=99%@2026-01", *extra,
+                 "--out", str(tmp_path / "whatif")]  # fmt: skip
+    assert main(["whatif", *arguments]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "whatif").exists()
+
+
+def test_rivals_of_a_cut_by_every_vendor_are_nobody_and_the_message_says_so():
+    from conftest import SCENARIOS
+
+    import sim
+    from sim.scenario.loading import ScenarioError
+    from sim.whatif import Changes
+    from sim.whatif.respond import check_respond
+
+    scenario = sim.load_scenario(SCENARIOS / "strategic.yaml", TINY)
+    with pytest.raises(ScenarioError, match="no rival is left to respond"):
+        check_respond(scenario, Changes(price_cuts=["all=99%@2026-01"]), "rivals")
+    players, start = check_respond(scenario, Changes(switching_costs=["-50%@2025-06"]), "all")
+    assert start == "2025-06" and players == list(scenario.vendors)

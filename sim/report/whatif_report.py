@@ -68,8 +68,9 @@ def whatif_figure(result: WhatIfResult) -> Figure:
             ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[1, 1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    responded = f"\n{result.response.summary()}" if getattr(result, "response", None) else ""
     fig.suptitle(
-        literal(f"What if: {_question(result)} ({result.runs_label})"),
+        literal(f"What if: {_question(result)} ({result.runs_label}){responded}"),
         fontsize=11,
     )
     return fig
@@ -120,6 +121,7 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
     lines = [f"# What if: {_question(result)} (scenario {result.baseline.name})", ""]
     lines += [f"- {s}" for s in result.headlines()] + [""]
     lines += ["## Changes applied", ""] + [f"- `{c}`" for c in result.changes or ["(none)"]] + [""]
+    lines += result.response.markdown() if getattr(result, "response", None) else []
     for date in dates:
         lines += [
             f"## {date}",
@@ -153,17 +155,22 @@ MARKER = "whatif.json"
 SETS = "sets.parquet"  # an ensemble what-if's per-set results, read by `sim discover`
 
 
-def whatif_identity(baseline: Scenario, variant: Scenario, question: str | None = None) -> Identity:
-    """A what-if's outputs are of its two sides: compared by the hash of both resolved scenarios.
-    `question` (the changes, in words) names it in messages."""
-    both = hashlib.sha256(f"{scenario_hash(baseline)}:{scenario_hash(variant)}".encode()).hexdigest()
+def whatif_identity(
+    baseline: Scenario, variant: Scenario, question: str | None = None, respond: str | None = None
+) -> Identity:
+    """A what-if's outputs are of its two sides: compared by the hash of both resolved scenarios
+    (and of who re-optimised, with --respond). `question` (the changes, in words) names it in messages."""
+    sides = f"{scenario_hash(baseline)}:{scenario_hash(variant)}" + (f":respond={respond}" if respond else "")
+    both = hashlib.sha256(sides.encode()).hexdigest()
     name = f"a what-if on {baseline.name}" + (f" ({question})" if question else "")
     return Identity(MARKER, "identity", both, name)
 
 
 def provenance(result: WhatIfResult) -> dict:
     """whatif.json: what was compared (both sides' hashes), how (seeds, confidence), with what versions."""
-    identity = whatif_identity(result.baseline, result.variant, "; ".join(result.changes))
+    response = getattr(result, "response", None)
+    mode = response.mode if response else None
+    identity = whatif_identity(result.baseline, result.variant, _named(result.changes, mode), mode)
     return {
         "name": result.baseline.name,
         "scenario": identity.name,  # what a refusal to replace these results calls them
@@ -174,7 +181,11 @@ def provenance(result: WhatIfResult) -> dict:
         "seeds": result.seeds,
         "confidence": result.confidence,
         "versions": result.versions,
-    }
+    } | ({"respond": response.as_dict()} if response else {})
+
+
+def _named(changes: list[str], respond: str | None) -> str:
+    return "; ".join([*changes, *([f"--respond {respond}"] if respond else [])])
 
 
 def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = None) -> dict[str, Path]:

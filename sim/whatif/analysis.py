@@ -30,6 +30,7 @@ MAX_REPLICATES = 1000
 
 if TYPE_CHECKING:
     from sim.whatif.ensemble import EnsembleWhatIfResult
+    from sim.whatif.respond import Response
 
 
 def replicate_seeds(scenario: Scenario, replicates: int) -> list[int]:
@@ -153,6 +154,7 @@ class WhatIfResult:
     samples: dict[str, np.ndarray]  # "baseline"/"whatif": [replicate, metric, month, vendor]
     versions: dict[str, str] = field(default_factory=versions)
     no_effect: list[str] = field(default_factory=list)  # why a change altered nothing, if it did not
+    response: Response | None = None  # strategic vendors' re-optimised prices on both sides (--respond)
 
     @property
     def interval_label(self) -> str:
@@ -179,14 +181,16 @@ class WhatIfResult:
         """Sentences for the largest share changes at `date` (default: the last month).
 
         A change that altered nothing is said so plainly instead: zero differences are not a finding.
+        When vendors responded, who followed and how each response path ended come first.
         """
+        responded = self.response.sentences() if self.response else []
         if self.no_effect:
-            return list(self.no_effect)
+            return [*responded, *self.no_effect]
         date = date or self.dates[-1]
         rows = self.at(date)
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
         rows["size"] = rows["difference"].abs()
-        return [
+        return responded + [
             sentence(row, date, self.confidence, self.baseline)
             for row in rows.sort_values("size", ascending=False).head(count).itertuples()
         ]
@@ -248,6 +252,9 @@ def whatif(
     ensemble: str | Path | pd.DataFrame | None = None,
     sets: int | None = None,
     on_pair: Callable[[int, int], None] | None = None,
+    respond: str | None = None,
+    rounds: int = 6,
+    on_round: Callable[[str], None] | None = None,
 ) -> WhatIfResult | EnsembleWhatIfResult:
     """Run the scenario and its changed copy as paired replicates; summarise the differences.
 
@@ -259,7 +266,15 @@ def whatif(
     that calls this must keep its top-level code under `if __name__ == "__main__":`, as
     with any Python process pool; notebooks need nothing. `workers=1` runs in-process.
     `on_pair(done, total)` reports progress; an exception it raises cancels the rest.
+
+    With `respond` ("rivals" or "all") strategic vendors re-optimise their token price from the
+    change's month on both sides, in at most `rounds` rounds of best responses (sim/whatif/respond.py);
+    `on_round` hears each step of the response paths.
     """
+    if ensemble is not None and respond is not None:
+        from sim.whatif.respond import check_respond
+
+        check_respond(scenario, changes, respond, ensemble=True)
     if ensemble is not None:
         from sim.whatif.ensemble import DEFAULT_ENSEMBLE_REPLICATES, read_ensemble
 
@@ -274,8 +289,13 @@ def whatif(
     if not 2 <= replicates <= MAX_REPLICATES:
         raise ValueError(f"replicates must be from 2 (for a confidence interval) to {MAX_REPLICATES}")
     baseline, variant = parse_changes(scenario, changes)
+    played, response = (baseline, variant), None
+    if respond is not None:
+        from sim.whatif.respond import respond as respond_to
+
+        *played, response = respond_to(baseline, variant, changes, respond, rounds=rounds, progress=on_round)
     seeds = replicate_seeds(baseline, replicates)
-    base_runs, variant_runs = run_pairs(baseline, variant, seeds, workers, progress, on_pair)
+    base_runs, variant_runs = run_pairs(*played, seeds, workers, progress, on_pair)
     labels = [month_at(baseline.start, i) for i in range(baseline.months)]
     table = summarize(base_runs, variant_runs, labels, list(baseline.vendors), confidence)
     unchanged = not changes.is_empty() and np.array_equal(base_runs, variant_runs)
@@ -288,6 +308,7 @@ def whatif(
         table=table,
         samples={"baseline": base_runs, "whatif": variant_runs},
         no_effect=explain_no_effect(baseline, changes) if unchanged else [],
+        response=response,
     )
 
 
