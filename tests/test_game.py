@@ -239,3 +239,39 @@ def test_rivals_of_a_cut_by_every_vendor_are_nobody_and_the_message_says_so():
         check_respond(scenario, Changes(price_cuts=["all=99%@2026-01"]), "rivals")
     players, start = check_respond(scenario, Changes(switching_costs=["-50%@2025-06"]), "all")
     assert start == "2025-06" and players == list(scenario.vendors)
+
+
+# --- the app's Strategy page, without a browser ----------------------------------------------------
+
+
+def test_the_strategy_page_answers_in_words_and_warns_of_every_path_that_did_not_converge(monkeypatch):
+    from conftest import SCENARIOS
+
+    from sim.app import strategy
+    from sim.app.app_settings import SCENARIOS_ENV
+
+    monkeypatch.setenv(SCENARIOS_ENV, str(SCENARIOS))
+    chosen = strategy.Settings(vendor="alibaba", objective="token share", shock_vendor="volcano", rounds=1)
+    assert chosen.problem() == ""
+    extra = ("months=26", *(f"vendors.{v}.strategy=null" for v in ("tencent", "huawei", "others")))
+    view = strategy.answer(chosen, extra=extra)
+    text = " ".join(view.sentences)
+    assert "With the shock" in text and "After volcano at 99 % off" in text
+    assert ("did not converge" in text) == bool(view.unconverged)
+    assert all("not an equilibrium" in line for line in view.unconverged)
+    assert view.chart.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("change", "phrase"),
+    [
+        ({"shock_percent": 120.0}, "Price cut: expected more than 0 % and less than 100 %"),
+        ({"month": "2026-13"}, "From month: expected a month as 'YYYY-MM'"),
+        ({"rounds": 9}, "Rounds: expected 1 to 3"),
+        ({"objective": "weights", "weights": (0.0, 0.0, 0.0)}, "Weights: expected numbers of at least 0, not all 0"),
+    ],
+)
+def test_strategy_settings_that_cannot_run_name_the_field(change, phrase):
+    from sim.app.strategy import Settings
+
+    assert Settings(**change).problem().startswith(phrase)

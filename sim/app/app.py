@@ -36,6 +36,7 @@ from sim.app import charts, discovery
 from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
 from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
 from sim.app.scenarios import load_upload, shipped_scenarios
+from sim.app.strategy import Strategy
 from sim.app.widgets import Echarts, FileChooser
 from sim.discover.cases import Cases
 from sim.model.market import MarketModel
@@ -656,4 +657,5 @@ routes = [
     solara.Route(path="/", component=Explore, label="Explore", layout=Layout),
     solara.Route(path="whatif", component=WhatIf, label="What-if"),
     solara.Route(path="sweeps", component=Sweeps, label="Sweeps"),
+    solara.Route(path="strategy", component=Strategy, label="Strategy"),
 ]
