@@ -268,6 +268,43 @@ def test_every_problem_in_a_file_is_reported_not_just_the_first(capsys, tmp_path
     assert_refused(outcome, f"{scenario}:5: vendors.baidu.trust: ", "less than or equal to 1")
 
 
+def test_field_errors_and_disagreeing_sections_are_reported_together(capsys, tmp_path):
+    """A field out of range does not hide the checks of the whole scenario (unknown vendors,
+    repeated ids), and those checks report every problem, not the first."""
+    scenario = tmp_path / "field_and_whole_scenario_problems.yaml"
+    scenario.write_text(
+        f"extends: {BASELINE}\n"
+        "vendors:\n"
+        "  volcano:\n"
+        "    price: -0.1\n"
+        "events:\n"
+        "  - {id: a, date: 2024-04, type: entry, vendor: others}\n"
+        "  - {id: a, date: 2024-09, type: exit, vendor: tencnt}\n"
+        "  - {date: 2024-10, type: exit, vendor: bidu}\n",
+        encoding="utf-8",
+    )
+    outcome = sim(capsys, "validate", scenario)
+    assert_refused(outcome, f"{scenario}:4: vendors.volcano.price: ", "greater than 0")
+    assert_refused(outcome, f"{scenario}:7: events.1.vendor: ", "unknown vendor 'tencnt'")
+    assert_refused(outcome, f"{scenario}:7: events.1.id: ", "already the id of events.0")
+    assert_refused(outcome, f"{scenario}:8: events.2.vendor: ", "unknown vendor 'bidu'")
+    assert len(outcome.err.strip().splitlines()) == 4, outcome.err
+
+
+def test_a_whole_scenario_check_on_a_field_in_error_is_left_to_that_fields_message(capsys, tmp_path):
+    """An event whose vendor is not text is one problem, not also an 'unknown vendor'."""
+    scenario = tmp_path / "event_vendor_not_text.yaml"
+    scenario.write_text(
+        f"extends: {BASELINE}\nevents:\n  - {{id: a, date: 2024-04, type: exit, vendor: [1]}}\n"
+        "  - {id: a, date: 2024-09, type: exit, vendor: tencent}\n",
+        encoding="utf-8",
+    )
+    outcome = sim(capsys, "validate", scenario)
+    assert_refused(outcome, f"{scenario}:3: events.0.vendor: ", "valid string")
+    assert_refused(outcome, f"{scenario}:4: events.1.id: ", "already the id of events.0")
+    assert "unknown vendor" not in outcome.err, outcome.err
+
+
 def _line_in_section(lines: list[str], section: str, field: str) -> int:
     start = next(i for i, line in enumerate(lines) if line.rstrip() == section)
     return next(i for i in range(start, len(lines)) if lines[i].startswith(field)) + 1

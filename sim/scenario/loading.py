@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import CHECKS_LATER, PARTIAL, Scenario, consistency_problems
 from sim.scenario.yaml_input import InputRefused, check_path_text, parse_yaml, read_regular_file
 
 DIRECTIVES = ("extends", "add_events", "drop_events")
@@ -371,10 +371,37 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate(data: dict[str, Any], sources: _Sources, set_paths: list[tuple[str, ...]]) -> Scenario:
+    """The scenario, or every problem in it at once: the fields in error, and the ways its
+    sections disagree (an event naming an unknown vendor, two events with one id), these
+    also when other fields are in error, as far as the fields they read are valid."""
     try:
-        return Scenario.model_validate(data)
+        scenario, errors = Scenario.model_validate(data, context={CHECKS_LATER: True}), []
     except ValidationError as exc:
-        raise ScenarioError([_placed(err, data, sources, set_paths) for err in exc.errors()]) from None
+        scenario, errors = None, exc.errors()
+    inconsistent = consistency_problems(scenario) if scenario is not None else _partial_problems(data, errors)
+    errors += [{"type": "value_error", "loc": (), "msg": problem} for problem in inconsistent]
+    if errors:
+        raise ScenarioError([_placed(err, data, sources, set_paths) for err in errors]) from None
+    assert scenario is not None
+    return scenario
+
+
+def _partial_problems(data: dict[str, Any], errors: list[Any]) -> list[str]:
+    """The whole-scenario problems of a scenario with fields in error: checked on its valid
+    fields alone, leaving out any about a field already in error (its error says enough)."""
+    try:
+        partial = Scenario.model_validate(data, context={CHECKS_LATER: True, PARTIAL: True})
+        problems = consistency_problems(partial, partial=True)
+    except Exception:  # a file may hold anything; the field errors are reported in any case
+        return []
+    in_error = [_user_location(err["loc"], data) for err in errors]
+
+    def about_a_field_in_error(problem: str) -> bool:
+        match = _FIELD_PREFIX.match(problem)
+        field = tuple(match.group(1).split(".")) if match else None
+        return field is not None and any(_overlaps(field, loc) for loc in in_error)
+
+    return [problem for problem in problems if not about_a_field_in_error(problem)]
 
 
 def _placed(err: dict, data: dict, sources: _Sources, set_paths: list[tuple[str, ...]]) -> Problem:

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.scenario.calendar import Month, month_index
 
 VENDOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 ALL_VENDORS = "all"
+
+# Validation context keys (model_validate(..., context={...})), set by `loading` so that one
+# reading of a file reports every problem in it:
+CHECKS_LATER = "checks_later"  # the whole-scenario checks are left to the caller (consistency_problems)
+PARTIAL = "partial"  # a section in error keeps its valid fields instead of failing (see Strict)
 
 
 MAX_MAGNITUDE = 1e15
@@ -42,6 +58,29 @@ class Strict(BaseModel):
         if isinstance(value, str) and not _encodable(value):
             raise ValueError("text with an unpaired UTF-16 surrogate cannot be printed or written to a file")
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _partial_if_asked(cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo) -> Self:
+        """The section, or its errors; with PARTIAL in the context, a section in error instead
+        keeps the fields that are valid and leaves the others out (unchecked, never to be run).
+
+        `loading` asks for this only after it has the field errors, so that the checks of the
+        whole scenario can still look at every section that is not itself in error.
+        """
+        try:
+            return handler(data)
+        except ValidationError:
+            if not (info.context or {}).get(PARTIAL) or not isinstance(data, dict):
+                raise
+        valid = {}
+        for name, field in cls.model_fields.items():
+            if name in data:
+                try:
+                    valid[name] = TypeAdapter(field.annotation).validate_python(data[name], context=info.context)
+                except ValidationError:
+                    continue
+        return cls.model_construct(**valid)
 
 
 def _encodable(text: str) -> bool:
@@ -774,76 +813,112 @@ class Scenario(Strict):
     events: list[Event] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        for vendor_id in self.vendors:
-            if not VENDOR_ID.match(vendor_id) or vendor_id == ALL_VENDORS:
-                raise ValueError(f"vendors.{vendor_id}: the id must be lower-case letters, digits or _ (and not 'all')")
-        if not any(v.active for v in self.vendors.values()):
-            raise ValueError("at least one vendor must be active at the start")
-        if sum(v.incumbency for v in self.vendors.values()) <= 0:
-            raise ValueError("vendors: at least one vendor needs incumbency > 0 (enterprise cloud contracts)")
-        _check_families(self)
-        for lab_id, lab in self.labs.items():
-            for vendor in lab.investors:
-                if vendor not in self.vendors:
-                    raise ValueError(
-                        f"labs.{lab_id}.investors: unknown vendor {vendor!r}; expected one of: "
-                        + ", ".join(self.vendors)
-                    )
-        first_with_id: dict[str, int] = {}
-        for i, event in enumerate(self.events):
-            _check_event(self, i, event)
-            if event.id is not None and first_with_id.setdefault(event.id, i) != i:
-                raise ValueError(
-                    f"events.{i}.id: {event.id!r} is already the id of events.{first_with_id[event.id]}; "
-                    "ids must be unique (drop_events and sweeps name events by id)"
-                )
-        _check_someone_stays(self)
+    def _consistent(self, info: ValidationInfo) -> Scenario:
+        """Refuse a scenario whose sections disagree, naming the first problem; `loading`, which
+        reports every problem of a file at once, asks for them later (`CHECKS_LATER`)."""
+        if not (info.context or {}).get(CHECKS_LATER):
+            for problem in consistency_problems(self):
+                raise ValueError(problem)
         return self
 
 
-def _check_families(scenario: Scenario) -> None:
+def consistency_problems(scenario: Scenario, partial: bool = False) -> list[str]:
+    """Every way the scenario's sections disagree, each as "field: what is wrong".
+
+    `partial` is a scenario some of whose fields were in error and left out (see Strict): a
+    check that needs one of them is skipped, since its field's own error is already reported.
+    """
+    problems: list[str] = []
+    for check in (_vendor_problems, _family_problems, _lab_problems, _event_problems, _someone_stays):
+        try:
+            problems += check(scenario)
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+            if not partial:
+                raise
+    return problems
+
+
+def _vendor_problems(scenario: Scenario) -> list[str]:
+    problems = [
+        f"vendors.{vendor_id}: the id must be lower-case letters, digits or _ (and not 'all')"
+        for vendor_id in scenario.vendors
+        if not VENDOR_ID.match(vendor_id) or vendor_id == ALL_VENDORS
+    ]
+    if not any(v.active for v in scenario.vendors.values()):
+        problems.append("at least one vendor must be active at the start")
+    if sum(v.incumbency for v in scenario.vendors.values()) <= 0:
+        problems.append("vendors: at least one vendor needs incumbency > 0 (enterprise cloud contracts)")
+    return problems
+
+
+def _lab_problems(scenario: Scenario) -> list[str]:
+    return [
+        f"labs.{lab_id}.investors: unknown vendor {vendor!r}; expected one of: " + ", ".join(scenario.vendors)
+        for lab_id, lab in scenario.labs.items()
+        for vendor in lab.investors
+        if vendor not in scenario.vendors
+    ]
+
+
+def _event_problems(scenario: Scenario) -> list[str]:
+    problems = []
+    first_with_id: dict[str, int] = {}
+    for i, event in enumerate(scenario.events):
+        problems += _check_event(scenario, i, event)
+        if event.id is not None and first_with_id.setdefault(event.id, i) != i:
+            problems.append(
+                f"events.{i}.id: {event.id!r} is already the id of events.{first_with_id[event.id]}; "
+                "ids must be unique (drop_events and sweeps name events by id)"
+            )
+    return problems
+
+
+def _family_problems(scenario: Scenario) -> list[str]:
+    problems = []
     outside = scenario.developers.outside_option
     if outside is not None:
         if outside.family not in scenario.families:
             known = ", ".join(scenario.families)
-            raise ValueError(
+            problems.append(
                 f"developers.outside_option.family: unknown model family {outside.family!r}; expected one of: {known}"
             )
         if month_index(scenario.start, outside.prices[0].date) > 0:
-            raise ValueError(
+            problems.append(
                 f"developers.outside_option.prices.0.date: the first price must be dated at or before "
                 f"the start ({scenario.start})"
             )
     for family_id, family in scenario.families.items():
         if not FAMILY_ID.match(family_id):
-            raise ValueError(f"families.{family_id}: the id must be lower-case letters, digits or _")
+            problems.append(f"families.{family_id}: the id must be lower-case letters, digits or _")
         if family.owner is not None and family.owner not in scenario.vendors:
             known = ", ".join(scenario.vendors)
-            raise ValueError(f"families.{family_id}.owner: unknown vendor {family.owner!r}; expected one of: {known}")
+            problems.append(f"families.{family_id}.owner: unknown vendor {family.owner!r}; expected one of: {known}")
     owned = [f.owner for f in scenario.families.values() if f.owner is not None]
-    for vendor_id in scenario.vendors:
-        if owned.count(vendor_id) != 1:
-            raise ValueError(f"vendors.{vendor_id}: every vendor owns exactly one model family (families.*.owner)")
+    problems += [
+        f"vendors.{vendor_id}: every vendor owns exactly one model family (families.*.owner)"
+        for vendor_id in scenario.vendors
+        if owned.count(vendor_id) != 1
+    ]
+    return problems
 
 
-def _check_event(scenario: Scenario, index: int, event: EventBase) -> None:
+def _check_event(scenario: Scenario, index: int, event: EventBase) -> list[str]:
     where = f"events.{index}"
     if month_index(scenario.start, event.date) < 0:
-        raise ValueError(f"{where}.date: {event.date} is before the scenario starts ({scenario.start})")
+        return [f"{where}.date: {event.date} is before the scenario starts ({scenario.start})"]
     family = getattr(event, "family", None)
     if family is not None and family not in scenario.families:
         known = ", ".join(scenario.families)
-        raise ValueError(f"{where}.family: unknown model family {family!r}; expected one of: {known}")
+        return [f"{where}.family: unknown model family {family!r}; expected one of: {known}"]
     vendor = getattr(event, "vendor", None)
     allows_all = isinstance(event, (PriceEvent, SupplyEvent, EfficiencyEvent))
     if vendor is None or (allows_all and vendor == ALL_VENDORS) or vendor in scenario.vendors:
-        return
+        return []
     known = ", ".join(scenario.vendors) + (", all" if allows_all else "")
-    raise ValueError(f"{where}.vendor: unknown vendor {vendor!r}; expected one of: {known}")
+    return [f"{where}.vendor: unknown vendor {vendor!r}; expected one of: {known}"]
 
 
-def _check_someone_stays(scenario: Scenario) -> None:
+def _someone_stays(scenario: Scenario) -> list[str]:
     """Entry and exit events must leave at least one vendor in the market at every moment."""
     active = {vendor_id for vendor_id, vendor in scenario.vendors.items() if vendor.active}
     dated = sorted(
@@ -854,4 +929,5 @@ def _check_someone_stays(scenario: Scenario) -> None:
     for _, index, event in dated:
         (active.add if isinstance(event, EntryEvent) else active.discard)(event.vendor)
         if not active:
-            raise ValueError(f"events.{index}: after this exit ({event.date}) no vendor is left in the market")
+            return [f"events.{index}: after this exit ({event.date}) no vendor is left in the market"]
+    return []
