@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from sim.environment import check_environment
 from sim.report.folders import claimed_folder
 from sim.report.outputs import OutputConflict
 from sim.scenario.calendar import month_at, month_index, parse_month
@@ -864,6 +865,7 @@ def main(argv: list[str] | None = None) -> int:
     width = None if sys.stdout.isatty() else 120  # tables in logs and pipes are not squeezed to 80 columns
     out, err = Console(width=width), Console(stderr=True, width=width)
     try:
+        check_environment()
         return COMMANDS[args.command](args, out, err)
     except ScenarioError as problem:
         return _fail(err, str(problem))

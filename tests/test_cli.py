@@ -390,3 +390,23 @@ def test_the_run_table_writes_prices_without_exponents():
     from sim.report.tables import plain_price
 
     assert [plain_price(p) for p in (0.12, 0.000825, 8.25e-06, 0.0035)] == ["0.12", "0.000825", "0.00000825", "0.0035"]
+
+
+@pytest.mark.parametrize("value", ["fortran", "NUMPY", "numpy "])
+def test_a_bad_sim_kernel_is_one_line_and_exit_2_before_anything_runs(value, capsys, monkeypatch, tmp_path):
+    """An unknown SIM_KERNEL is refused, not quietly read as `auto`."""
+    from sim.cli import main
+
+    monkeypatch.setenv("SIM_KERNEL", value)
+    assert main(["run", str(ROOT / "scenarios" / "baseline.yaml"), *SMALL, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"environment: SIM_KERNEL: expected one of auto, numba, numpy (got {value!r})"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["", "auto", "numpy"])
+def test_sim_kernel_may_be_unset_auto_or_numpy(value, capsys, monkeypatch):
+    from sim.cli import main
+
+    monkeypatch.setenv("SIM_KERNEL", value)
+    assert main(["validate", str(ROOT / "scenarios" / "baseline.yaml")]) == 0

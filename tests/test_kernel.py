@@ -10,6 +10,7 @@ from conftest import small
 from sim.model import developer_kernel, enterprise_kernel
 from sim.model.market import MarketModel
 from sim.record.trajectories import record
+from sim.scenario.loading import ScenarioError
 
 pytest.importorskip("numba")
 
@@ -140,3 +141,15 @@ def test_without_numba_or_when_asked_the_numpy_rule_runs(monkeypatch):
         developer_kernel.resolve("numba")
     with pytest.raises(ValueError, match="kernel must be one of"):
         developer_kernel.resolve("fortran")
+
+
+def test_the_environment_chooses_the_kernel_or_is_refused(monkeypatch):
+    monkeypatch.setenv("SIM_KERNEL", "numba")
+    assert developer_kernel.resolve("auto") == "numba"
+    monkeypatch.setenv("SIM_KERNEL", "")
+    assert developer_kernel.resolve("auto") == "numba"
+    monkeypatch.setenv("SIM_KERNEL", "numpy")
+    assert developer_kernel.resolve("numba") == "numba", "an explicit kernel is not overridden"
+    monkeypatch.setenv("SIM_KERNEL", "fortran")
+    with pytest.raises(ScenarioError, match="SIM_KERNEL: expected one of auto, numba, numpy"):
+        developer_kernel.resolve("auto")

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from typing import Literal
 
 import numpy as np
 
+from sim.environment import kernel_from_environment
 from sim.model.developer_choice import (
     API_MODE,
     DeveloperMonth,
@@ -46,12 +46,15 @@ NUMBA_INSTALLED = numba is not None
 
 
 def resolve(kernel: Kernel) -> Literal["numba", "numpy"]:
-    """Which implementation runs: `auto` is numba when it is installed, unless SIM_KERNEL=numpy."""
+    """Which implementation runs: `auto` is numba when it is installed, unless the environment
+    asks for one (SIM_KERNEL=numpy or numba; any other value is refused, see sim.environment)."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if kernel == "auto":
+        kernel = kernel_from_environment()
+    if kernel == "auto":
         usable = NUMBA_INSTALLED and _exp_is_exact_at_zero_and_minus_inf()
-        return "numba" if usable and os.environ.get("SIM_KERNEL", "auto") != "numpy" else "numpy"
+        return "numba" if usable else "numpy"
     if kernel == "numba" and not NUMBA_INSTALLED:
         raise ValueError("kernel='numba' needs the numba package (pip install numba); kernel='numpy' does not")
     return kernel
