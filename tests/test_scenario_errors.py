@@ -305,6 +305,16 @@ def test_a_whole_scenario_check_on_a_field_in_error_is_left_to_that_fields_messa
     assert "unknown vendor" not in outcome.err, outcome.err
 
 
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
+@pytest.mark.parametrize("where", ["vendors.volcano", "families.qwen"])
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_refused_at_its_line(prefix, where, capsys, tmp_path):
+    section, key = where.split(".")
+    scenario = tmp_path / "formula_name.yaml"
+    scenario.write_text(f"extends: {BASELINE}\n{section}:\n  {key}:\n    name: '{prefix}SUM(1+1)'\n", encoding="utf-8")
+    outcome = sim(capsys, "validate", scenario)
+    assert_refused(outcome, f"{scenario}:4: {where}.name: ", "a spreadsheet would run it as a formula")
+
+
 def _line_in_section(lines: list[str], section: str, field: str) -> int:
     start = next(i for i, line in enumerate(lines) if line.rstrip() == section)
     return next(i for i in range(start, len(lines)) if lines[i].startswith(field)) + 1
