@@ -303,3 +303,29 @@ def test_posterior_weights_resting_on_a_handful_of_sets_are_not_used_and_the_ans
     spread = pd.DataFrame({"weight": np.linspace(1.0, 2.0, 50)})
     weights, said = set_weights(spread)
     assert weights is not None and weights.sum() == pytest.approx(1.0) and "effective sets" in said
+
+
+def test_a_what_if_draws_its_sets_from_the_posterior_in_proportion_to_their_weights():
+    import pandas as pd
+
+    from sim.whatif.ensemble import choose_sets, set_weights
+
+    weights = np.r_[np.full(10, 6.0), np.full(90, 0.5)]  # ten sets carry 57 % of the weight
+    ensemble = pd.DataFrame({"set": range(100), "weight": weights / weights.sum()})
+    chosen = choose_sets(ensemble, 50)
+    heavy = chosen[chosen["set"] < 10]
+    assert heavy["draws"].sum() == pytest.approx(50 * 60 / 105, abs=1)  # systematic resampling: off by one at most
+    assert chosen["draws"].sum() == 50
+    share, said = set_weights(chosen)
+    assert share.sum() == pytest.approx(1.0) and "50 draws from the posterior" in said
+    assert choose_sets(ensemble, 50).equals(chosen)  # deterministic
+
+
+def test_without_usable_weights_a_what_if_spreads_its_sets_evenly():
+    import pandas as pd
+
+    from sim.whatif.ensemble import choose_sets
+
+    peaked = pd.DataFrame({"set": range(100), "weight": [0.99] + [0.01 / 99] * 99})
+    chosen = choose_sets(peaked, 10)
+    assert "draws" not in chosen and chosen["set"].tolist() == [0, 11, 22, 33, 44, 55, 66, 77, 88, 99]

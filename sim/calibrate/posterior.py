@@ -180,6 +180,11 @@ def tempered(log_base: np.ndarray, distance: np.ndarray, temperature: float) -> 
     return np.where(np.isfinite(distance), log_w, -np.inf)
 
 
+def flattened(log_base: np.ndarray, distance: np.ndarray, temperature: float) -> np.ndarray:
+    """The whole log weight divided by the temperature: at 1 the posterior's, higher ever more even."""
+    return tempered(log_base, distance, 1.0) / temperature
+
+
 def effective_size(weights: np.ndarray) -> float:
     """Kish's effective sample size of normalised weights: 1 / sum(w^2)."""
     total = float(np.sum(weights))
@@ -193,14 +198,19 @@ def normalised(log_w: np.ndarray) -> np.ndarray:
 
 
 def temperature_for(log_base: np.ndarray, distance: np.ndarray, floor: float) -> float:
-    """The lowest temperature (at least 1) at which the tempered weights are worth `floor` sets.
+    """The lowest temperature (at least 1) at which the flattened weights are worth `floor` sets.
 
-    Tempering widens the posterior the next round draws round while too few candidates
+    Flattening widens the posterior the next round draws round while too few candidates
     carry it (as ABC-SMC's decreasing tolerances do); once enough candidates sit where the
     figures point, the temperature is 1 and the rounds draw round the posterior itself.
+    The whole weight is flattened, prior over proposal included: an informative prior makes
+    candidates drawn elsewhere uneven even with no likelihood at all, so tempering the
+    likelihood alone may never reach `floor` (nonlinear population Monte Carlo, Koblents and
+    Miguez 2015, flattens weights for the same reason). At a high enough temperature every
+    finite candidate counts equally, so `floor` is always reached when there are enough.
     """
     for temperature in TEMPERATURES:
-        if effective_size(normalised(tempered(log_base, distance, temperature))) >= floor:
+        if effective_size(normalised(flattened(log_base, distance, temperature))) >= floor:
             return float(temperature)
     return float(TEMPERATURES[-1])
 
@@ -210,17 +220,18 @@ def posterior_proposal(
 ) -> Proposal:
     """A posterior round's density: a weighted kernel density of the (tempered) posterior so far.
 
-    Population Monte Carlo (Cappe et al. 2004) with ABC-SMC's tempering: the candidates so
-    far, weighed as in `posterior` at the lowest temperature that keeps `TEMPER_FLOOR`
-    effective sets, are the centres of a Gaussian kernel density with Scott's bandwidth
-    for their effective number. The kernel follows the posterior's shape, its correlations
+    Population Monte Carlo (Cappe et al. 2004) with flattened weights: the candidates so
+    far, weighed as in `posterior` but flattened to the lowest temperature that keeps
+    `TEMPER_FLOOR` effective sets, are the centres of a Gaussian kernel density with Scott's
+    bandwidth for their effective number. Any density known exactly is a valid proposal, so
+    the final weights stay those of `posterior`. The kernel follows the posterior's shape, its correlations
     included, so most new candidates land where the posterior has mass.
     """
     weighed, log_base, distance = weighing(history, calibration, proposals)
     dimensions = len(calibration.parameters)
     floor = max(TEMPER_FLOOR, 2 * (dimensions + 1))
     temperature = temperature_for(log_base, distance, floor)
-    weights = normalised(tempered(log_base, distance, temperature))
+    weights = normalised(flattened(log_base, distance, temperature))
     keep = weights > KEPT_WEIGHT * (weights.max() if len(weights) else 0.0)
     units = weighed[[f"{UNIT}{n}" for n in calibration.names]].to_numpy(dtype=float)[keep]
     proposal = weighted_kernel(units, weights[keep])

@@ -30,6 +30,7 @@ from sim.whatif.changes import METRICS, SHARE_METRICS, Changes, explain_no_effec
 SET_PREFIX = "set."
 UNIT_PREFIX = "unit."
 DECIDED = 0.9  # share of sets that must agree on a sign before a headline calls it
+DRAWS = "draws"  # how many of a what-if's draws from the posterior fell on a set
 MIN_EFFECTIVE_SETS = 20  # posterior weights resting on fewer effective sets than this are not used
 DEFAULT_ENSEMBLE_REPLICATES = 2
 RANGE = 0.9
@@ -159,11 +160,36 @@ def set_results(result: EnsembleWhatIfResult) -> pd.DataFrame:
 
 
 def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
-    """`count` sets spread evenly over the ensemble (all of them if fewer or `count` is None)."""
+    """`count` sets: drawn from the posterior when its weights are usable, else spread evenly.
+
+    With posterior weights resting on at least MIN_EFFECTIVE_SETS effective sets, `count`
+    draws are taken by systematic resampling (deterministic: evenly spaced points on the
+    cumulative weights), so the chosen sets are a sample of the posterior; a set drawn
+    several times is run once and counts as often (its `draws`). Otherwise the sets are
+    spread evenly over the ensemble and weighed later by `set_weights`.
+    """
     if count is None or count >= len(ensemble):
         return ensemble.reset_index(drop=True)
+    weights = usable_weights(ensemble)
+    if weights is not None:
+        positions = (np.arange(count) + 0.5) / count
+        picks = np.minimum(np.searchsorted(np.cumsum(weights), positions), len(ensemble) - 1)
+        unique, draws = np.unique(picks, return_counts=True)
+        chosen = ensemble.iloc[unique].reset_index(drop=True)
+        chosen[DRAWS] = draws
+        chosen["weight"] = draws / count
+        return chosen
     picks = np.unique(np.linspace(0, len(ensemble) - 1, count).round().astype(int))
     return ensemble.iloc[picks].reset_index(drop=True)
+
+
+def usable_weights(sets: pd.DataFrame) -> np.ndarray | None:
+    """The sets' normalised posterior weights, or None when there are none or they rest on too few sets."""
+    if "weight" not in sets or not sets["weight"].sum() > 0:
+        return None
+    weights = sets["weight"].to_numpy(dtype=float)
+    weights = weights / weights.sum()
+    return weights if 1.0 / float(np.sum(weights**2)) >= MIN_EFFECTIVE_SETS else None
 
 
 def set_assignments(row: pd.Series) -> list[str]:
@@ -258,6 +284,12 @@ def set_weights(chosen: pd.DataFrame) -> tuple[np.ndarray | None, str]:
     """
     if "weight" not in chosen or not chosen["weight"].sum() > 0:
         return None, "equal weights (the calibration gave none)"
+    if DRAWS in chosen:
+        draws = chosen[DRAWS].to_numpy(dtype=float)
+        return draws / draws.sum(), (
+            f"how often each was drawn: {int(draws.sum())} draws from the posterior in proportion to its "
+            f"weights, {len(draws)} distinct sets"
+        )
     weights = chosen["weight"].to_numpy(dtype=float)
     weights = weights / weights.sum()
     effective = 1.0 / float(np.sum(weights**2))
