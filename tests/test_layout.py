@@ -31,7 +31,6 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {
     frozenset({"sim.discover.robust", "sim.report.robust_report"}): (
         "the robust-policy report still lives in sim/report/; it moves under sim/discover/"
     ),
-    frozenset({"sim.whatif.analysis", "sim.whatif.ensemble"}): "being reworked in sim/whatif/",
 }
 
 # Features above the run's outputs: sim/report/ must not import them.
