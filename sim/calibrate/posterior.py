@@ -215,9 +215,7 @@ def temperature_for(log_base: np.ndarray, distance: np.ndarray, floor: float) ->
     return float(TEMPERATURES[-1])
 
 
-def posterior_proposal(
-    history: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]
-) -> Proposal:
+def posterior_proposal(history: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]) -> Proposal:
     """A posterior round's density: a weighted kernel density of the (tempered) posterior so far.
 
     Population Monte Carlo (Cappe et al. 2004) with flattened weights: the candidates so
