@@ -20,7 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-WIDTH, HEIGHT = 1440, 1000
+WIDTH, HEIGHT = 1440, 1500  # tall enough for every chart, the event list and the downloads
 
 
 def choose(page: Page, label: str, option: str) -> None:
