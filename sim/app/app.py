@@ -12,15 +12,14 @@ only and loads nothing from outside the machine (docs/app.md). The pages:
   panel: `sim discover` on its runs, in memory (sim/app/discovery.py).
 
 Long work runs in solara tasks (threads), so the page stays responsive; bad input is a
-message on the page and the server keeps serving. Nothing is written except temporary
-files, removed after use.
+message on the page and the server keeps serving. Nothing is kept on disk: downloads
+are served from memory, and an upload is validated in a temporary folder, then removed.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -376,7 +375,7 @@ class WhatIfView:
 @solara.lab.task
 def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
     """Paired replicates on all cores; progress after each pair; Cancel stops the pairs not started."""
-    from sim.report.whatif_report import save_whatif
+    from sim.report.whatif_report import FILES, whatif_files
 
     started = time.perf_counter()
 
@@ -395,10 +394,8 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
         ensemble=folder or None,
         sets=int(form.get("ensemble_sets").strip() or DEFAULT_SETS) if folder else None,
     )
-    with tempfile.TemporaryDirectory(prefix="sim-whatif-") as folder:
-        written = save_whatif(result, Path(folder))
-        files = {path.name: path.read_bytes() for path in written.values()}
-    return WhatIfView(result.headlines(), files["whatif.png"], files, time.perf_counter() - started)
+    files = {FILES[kind]: data for kind, data in whatif_files(result).items()}  # served as bytes: nothing written
+    return WhatIfView(result.headlines(), files[FILES["chart"]], files, time.perf_counter() - started)
 
 
 def middle_month(scenario: Scenario) -> str:

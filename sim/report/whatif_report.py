@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import json
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -17,9 +19,9 @@ from matplotlib.figure import Figure
 
 from sim.provenance import scenario_hash
 from sim.report.change_words import plain_question
-from sim.report.charts import literal, save_figure
+from sim.report.charts import literal
 from sim.report.colors import vendor_colors
-from sim.report.files import write_atomically, write_json, write_text
+from sim.report.files import write_atomically
 from sim.report.folders import Identity
 from sim.scenario.schema import Scenario
 from sim.whatif.analysis import METRICS, SHARE_METRICS, WhatIfResult
@@ -188,27 +190,44 @@ def _named(changes: list[str], respond: str | None) -> str:
     return "; ".join([*changes, *([f"--respond {respond}"] if respond else [])])
 
 
-def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = None) -> dict[str, Path]:
-    """Write whatif.md, whatif.csv, whatif.png and whatif.json into `folder`."""
+FILES = {"report": "whatif.md", "table": "whatif.csv", "chart": "whatif.png", "provenance": MARKER, "sets": SETS}
+CHART_DPI = 120  # as save_figure draws a run's charts
+
+
+def whatif_files(result: WhatIfResult, dates: list[str] | None = None) -> dict[str, bytes]:
+    """Every output of a what-if, by kind (keys of FILES), as bytes in memory.
+
+    `save_whatif` writes these; the web app serves them as downloads without writing a file.
+    """
     dates = dates or [result.dates[-1]]
-    written = {
-        "report": folder / "whatif.md",
-        "table": folder / "whatif.csv",
-        "chart": folder / "whatif.png",
-        "provenance": folder / MARKER,
+    figure = whatif_figure(result)
+    chart = io.BytesIO()
+    try:
+        figure.savefig(chart, dpi=CHART_DPI, format="png")
+    finally:
+        plt.close(figure)
+    files = {
+        "report": markdown(result, dates).encode("utf-8"),
+        "table": result.table.to_csv(index=False, float_format="%.10g").encode("utf-8"),
+        "chart": chart.getvalue(),
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(written["table"], result.table.to_csv(index=False, float_format="%.10g"))
-    write_text(written["report"], markdown(result, dates))
-    save_figure(whatif_figure(result), written["chart"])
     record = provenance(result)
     if isinstance(result, EnsembleWhatIfResult):
-        written["sets"] = folder / SETS
-        per_set = set_results(result)
-        table = pa.Table.from_pandas(per_set, preserve_index=False)
-        write_atomically(written["sets"], lambda tmp: pq.write_table(table, tmp))
+        sets = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(set_results(result), preserve_index=False), sets)
+        files["sets"] = sets.getvalue()
         record["parameters"] = parameter_names(result.sets)
         record["sets"] = len(result.sets)
         record["ensemble"] = result.source
-    write_json(written["provenance"], record)
+    files["provenance"] = (json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
+    return files
+
+
+def save_whatif(result: WhatIfResult, folder: Path, dates: list[str] | None = None) -> dict[str, Path]:
+    """Write whatif.md, whatif.csv, whatif.png and whatif.json (and an ensemble's sets.parquet) into `folder`."""
+    written = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, data in whatif_files(result, dates).items():
+        written[kind] = folder / FILES[kind]
+        write_atomically(written[kind], lambda tmp, data=data: tmp.write_bytes(data))
     return written
