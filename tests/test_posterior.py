@@ -329,3 +329,32 @@ def test_without_usable_weights_a_what_if_spreads_its_sets_evenly():
     peaked = pd.DataFrame({"set": range(100), "weight": [0.99] + [0.01 / 99] * 99})
     chosen = choose_sets(peaked, 10)
     assert "draws" not in chosen and chosen["set"].tolist() == [0, 11, 22, 33, 44, 55, 66, 77, 88, 99]
+
+
+def test_the_linear_emulator_recovers_a_linear_figure_and_the_gaussian_posterior_it_implies():
+    import pandas as pd
+
+    from sim.calibrate.emulator import fit_emulator, held_back_accuracy
+
+    rng = np.random.default_rng(3)
+    units = rng.random((300, 2))
+    history = pd.DataFrame({"candidate": range(300), "unit.x1": units[:, 0], "unit.x2": units[:, 1]})
+    history["z.y"] = (history["unit.x1"] - 0.4) / 0.01  # y = x1 fitted to 0.4 within 0.01; x2 moves nothing
+    history["distance"] = history["z.y"] ** 2
+    emulator = fit_emulator(history.iloc[:200], ["x1", "x2"], {"z.y": 1.0})
+    mean, covariance = emulator.gaussian()
+    assert mean[0] == pytest.approx(0.4, abs=1e-3)
+    assert math.sqrt(covariance[0, 0]) == pytest.approx(0.01, rel=0.01)
+    assert math.sqrt(covariance[1, 1]) == pytest.approx(1 / math.sqrt(12), rel=0.01)  # only the weak prior
+    assert held_back_accuracy(emulator, history.iloc[200:], ["x1", "x2"]) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_mixture_of_truncated_densities_is_a_density_on_the_box():
+    from sim.calibrate.emulator import StudentProposal
+    from sim.calibrate.proposals import MixtureProposal
+
+    mixture = MixtureProposal([UniformBox(2), StudentProposal(np.array([0.9, 0.5]), np.eye(2) * 0.04)], [0.3, 0.7])
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, 201), np.linspace(0, 1, 201)), -1).reshape(-1, 2)
+    assert np.exp(mixture.logpdf(grid)).mean() == pytest.approx(1.0, abs=0.02)
+    draws = mixture.draw(1000, np.random.default_rng(0))
+    assert len(draws) == 1000 and ((draws >= 0) & (draws <= 1)).all()

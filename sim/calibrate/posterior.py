@@ -29,13 +29,15 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from sim.calibrate.proposals import UNIT, KernelProposal, Proposal, UniformBox, round_proposal
+from sim.calibrate.emulator import emulated_proposal, fit_emulator, held_back_accuracy
+from sim.calibrate.proposals import UNIT, KernelProposal, MixtureProposal, Proposal, UniformBox, round_proposal
 from sim.calibrate.spec import Calibration, FreeParameter
 
 WEIGHT = "weight"
 ROUND_STAGE, POSTERIOR_STAGE = "round", "posterior"
 TEMPER_FLOOR = 30  # effective sets a posterior round's kernel is built on (at least 2 x (dimensions + 1))
 TEMPERATURES = np.geomspace(1.0, 1e6, 241)  # the temperatures tried, lowest first
+EMULATED = 0.5  # share of a posterior round drawn round the linear emulator's posterior
 KEPT_WEIGHT = 1e-9  # kernel centres below this share of the largest weight add nothing and are dropped
 CENTRAL = (0.05, 0.95)  # a public value outside this central range of its predictive distribution is named
 
@@ -99,11 +101,15 @@ class Posterior:
         return pd.DataFrame(rows)
 
 
-def posterior(evaluations: pd.DataFrame, calibration: Calibration) -> Posterior:
-    """Weigh every candidate drawn from a known density (see the module's docstring)."""
-    proposals = stage_proposals(evaluations, calibration)
+def posterior(evaluations: pd.DataFrame, calibration: Calibration, figures: dict[str, float]) -> Posterior:
+    """Weigh every candidate drawn from a known density (see the module's docstring).
+
+    `figures` maps each fitted figure's scaled-miss column to its weight in the distance
+    (the posterior rounds' emulator fits them).
+    """
+    proposals = stage_proposals(evaluations, calibration, figures)
     weights, log_evidence = importance_weights(evaluations, calibration, proposals)
-    rounds = progression(evaluations, calibration, proposals)
+    rounds = progression(evaluations, calibration, proposals, figures)
     return Posterior(weights, log_evidence, effective_size(weights.to_numpy()), len(weights), rounds)
 
 
@@ -120,12 +126,15 @@ def importance_weights(
     return weights, log_total - math.log(len(log_w))
 
 
-def progression(evaluations: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]) -> pd.DataFrame:
+def progression(
+    evaluations: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal], figures: dict[str, float]
+) -> pd.DataFrame:
     """How the weighted sample grew: after the stages before the posterior rounds, then after each.
 
     A round's temperature and the effective sets its kernel was built on say how far the
     tempering still was from the posterior; the effective sample size and the log evidence
-    after it say whether the weighted sample has settled (the evidence stops moving).
+    after it say whether the weighted sample has settled (the evidence stops moving). The
+    emulator's accuracy is measured on the round's own runs, which it was not fitted to.
     """
     ordered = evaluations.sort_values("candidate")
     stages = [str(stage) for stage in dict.fromkeys(ordered["stage"].astype(str))]
@@ -139,6 +148,12 @@ def progression(evaluations: pd.DataFrame, calibration: Calibration, proposals: 
         kept = {name: proposal for name, proposal in proposals.items() if name in set(prefix["stage"].astype(str))}
         weights, log_evidence = importance_weights(prefix, calibration, kept)
         proposal = proposals.get(stage) if stage else None
+        accuracy = math.nan
+        if stage is not None:
+            before = ordered[ordered["candidate"] < ordered.loc[ordered["stage"] == stage, "candidate"].min()]
+            emulator = fit_emulator(before, calibration.names, figures)
+            if emulator is not None:
+                accuracy = held_back_accuracy(emulator, ordered[ordered["stage"] == stage], calibration.names)
         rows.append(
             {
                 "stage": stage or "before the posterior rounds",
@@ -147,9 +162,11 @@ def progression(evaluations: pd.DataFrame, calibration: Calibration, proposals: 
                 "weighed": len(weights),
                 "ess": effective_size(weights.to_numpy()),
                 "log_evidence": log_evidence,
+                "emulator_r2": accuracy,
             }
         )
-    return pd.DataFrame(rows, columns=["stage", "temperature", "kernel_ess", "weighed", "ess", "log_evidence"])
+    columns = ["stage", "temperature", "kernel_ess", "weighed", "ess", "log_evidence", "emulator_r2"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def weighing(
@@ -215,7 +232,9 @@ def temperature_for(log_base: np.ndarray, distance: np.ndarray, floor: float) ->
     return float(TEMPERATURES[-1])
 
 
-def posterior_proposal(history: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal]) -> Proposal:
+def posterior_proposal(
+    history: pd.DataFrame, calibration: Calibration, proposals: dict[str, Proposal], figures: dict[str, float]
+) -> Proposal:
     """A posterior round's density: a weighted kernel density of the (tempered) posterior so far.
 
     Population Monte Carlo (Cappe et al. 2004) with flattened weights: the candidates so
@@ -223,7 +242,9 @@ def posterior_proposal(history: pd.DataFrame, calibration: Calibration, proposal
     `TEMPER_FLOOR` effective sets, are the centres of a Gaussian kernel density with Scott's
     bandwidth for their effective number. Any density known exactly is a valid proposal, so
     the final weights stay those of `posterior`. The kernel follows the posterior's shape, its correlations
-    included, so most new candidates land where the posterior has mass.
+    included, so most new candidates land where the posterior has mass. Half the round is
+    drawn round the linear emulator's posterior instead (`emulator.py`), which finds a posterior
+    far narrower than the cloud of candidates in a few rounds.
     """
     weighed, log_base, distance = weighing(history, calibration, proposals)
     dimensions = len(calibration.parameters)
@@ -232,9 +253,9 @@ def posterior_proposal(history: pd.DataFrame, calibration: Calibration, proposal
     weights = normalised(flattened(log_base, distance, temperature))
     keep = weights > KEPT_WEIGHT * (weights.max() if len(weights) else 0.0)
     units = weighed[[f"{UNIT}{n}" for n in calibration.names]].to_numpy(dtype=float)[keep]
-    proposal = weighted_kernel(units, weights[keep])
-    if proposal is None:
-        proposal = round_proposal(history, calibration)
+    kernel = weighted_kernel(units, weights[keep]) or round_proposal(history, calibration)
+    emulated = emulated_proposal(history, calibration.names, figures)
+    proposal = kernel if emulated is None else MixtureProposal([kernel, emulated], [1.0 - EMULATED, EMULATED])
     proposal.temperature = temperature
     proposal.tempered_ess = effective_size(weights)
     return proposal
@@ -250,7 +271,9 @@ def weighted_kernel(units: np.ndarray, weights: np.ndarray) -> Proposal | None:
         return None
 
 
-def stage_proposals(evaluations: pd.DataFrame, calibration: Calibration) -> dict[str, Proposal]:
+def stage_proposals(
+    evaluations: pd.DataFrame, calibration: Calibration, figures: dict[str, float]
+) -> dict[str, Proposal]:
     """Each weighed stage's density, rebuilt from the candidates before it as the search built it."""
     proposals: dict[str, Proposal] = {}
     ordered = evaluations.sort_values("candidate")
@@ -261,13 +284,13 @@ def stage_proposals(evaluations: pd.DataFrame, calibration: Calibration) -> dict
         elif stage.startswith(ROUND_STAGE):
             proposals[stage] = round_proposal(before, calibration)
         elif stage.startswith(POSTERIOR_STAGE):
-            proposals[stage] = posterior_proposal(before, calibration, dict(proposals))
+            proposals[stage] = posterior_proposal(before, calibration, dict(proposals), figures)
     return proposals
 
 
-def next_posterior_proposal(history: pd.DataFrame, calibration: Calibration) -> Proposal:
+def next_posterior_proposal(history: pd.DataFrame, calibration: Calibration, figures: dict[str, float]) -> Proposal:
     """The density the next posterior round draws from, built exactly as `stage_proposals` rebuilds it."""
-    return posterior_proposal(history, calibration, stage_proposals(history, calibration))
+    return posterior_proposal(history, calibration, stage_proposals(history, calibration, figures), figures)
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, levels: list[float]) -> list[float]:

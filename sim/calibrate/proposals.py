@@ -120,6 +120,28 @@ class AnchorProposal(Proposal):
         return special.logsumexp(per_anchor, axis=1) - math.log(len(self.anchors))
 
 
+class MixtureProposal(Proposal):
+    """Several truncated densities, each drawing a fixed share of a round's candidates.
+
+    Drawn in fixed shares (stratified), the pooled candidates are weighed by the mixture
+    density, as the deterministic mixture over stages does (Owen and Zhou 2000).
+    """
+
+    def __init__(self, components: list[Proposal], shares: list[float]) -> None:
+        super().__init__(components[0].dimensions)
+        self.components = components
+        self.shares = np.asarray(shares, dtype=float) / float(np.sum(shares))
+
+    def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        counts = np.floor(self.shares * count).astype(int)
+        counts[0] += count - int(counts.sum())
+        return np.vstack([c.draw(n, rng) for c, n in zip(self.components, counts, strict=True) if n > 0])
+
+    def logpdf(self, units: np.ndarray) -> np.ndarray:
+        parts = [math.log(share) + c.logpdf(units) for c, share in zip(self.components, self.shares, strict=True)]
+        return special.logsumexp(np.vstack(parts), axis=0)
+
+
 def round_proposal(history: pd.DataFrame, calibration: Calibration) -> Proposal:
     """The density a refocusing round draws from, given every candidate before it."""
     columns = [f"{UNIT}{n}" for n in calibration.names]

@@ -103,7 +103,7 @@ def _calibrate_locked(
         evaluations = search(evaluator)
         threads = sum(dask.nthreads().values())
     elapsed = time.perf_counter() - began
-    weighed = posterior(evaluations, calibration)
+    weighed = posterior(evaluations, calibration, evaluator.figures())
     evaluations[WEIGHT] = weighed.weights.reindex(evaluations.index).fillna(0.0)
     plausible = ensemble(evaluations)
     mass = float(plausible[WEIGHT].sum())

@@ -202,6 +202,10 @@ class Evaluator:
             return list(names)
         return [n for n in names if not self.ends.get(n) or month_index(self.ends[n], until) >= 0]
 
+    def figures(self) -> dict[str, float]:
+        """Each fitted figure's scaled-miss column and its weight in the distance."""
+        return {f"{Z}{name}": weight for name, weight in self.weights().items()}
+
     def weights(self) -> dict[str, float]:
         given = self.calibration.spec.targets.weights
         return {name: float(given.get(self.targets_of.get(name, ""), 1.0)) for name in self.fitted()}
@@ -301,7 +305,8 @@ def sample_posterior(evaluator: Evaluator, history: pd.DataFrame, cutoff: float,
     """One posterior round: draw from a weighted kernel density of the posterior so far."""
     calibration = evaluator.calibration
     rng = np.random.default_rng([calibration.spec.search.seed, POSTERIOR_SEED, round_number])
-    draws = next_posterior_proposal(history, calibration).draw(calibration.spec.ensemble.per_round, rng)
+    proposal = next_posterior_proposal(history, calibration, evaluator.figures())
+    draws = proposal.draw(calibration.spec.ensemble.per_round, rng)
     return score(evaluator(draws, f"{POSTERIOR_STAGE} {round_number}"), evaluator, cutoff)
 
 
