@@ -40,18 +40,10 @@ V3_TARGETS = {
 CONFLICTS: dict[str, str] = {
     "token_share_h1_2025: alibaba token_share": "pulls against Volcano's 2024 share: fitting 2024's fast rise "
     "takes Alibaba's 2025 developers",
-    "token_share_2024: volcano token_share": "pulls against Alibaba's H1 2025 share and Volcano's Sep 2025 "
-    "headline: 2024's buyers choose at yearly renewals in the model",
-    "volcano_headline_tokens: volcano headline tokens/day 2025-09": "the app growth that meets the 2024 share "
-    "and the path to May 2025 overshoots Sep 2025: the model's apps do not slow as Doubao's did",
     "enterprise_tokens_2025: enterprise tokens/day h2_2025": "pulls against private-deployment revenue: more "
     "private tokens need more rented GPUs than the tenders show",
-    "external_api_tokens_h1_2025: api_tokens_per_day mean 2025-01..2025-06": "pulls against Volcano's 2024 share "
-    "and the revenue ranking: the developers' usage growth that meets it overshoots 2024",
-    "ai_cloud_revenue_share_h1_2025: alibaba revenue_share": "pulls against Volcano second: the large accounts "
-    "that lift Volcano's revenue are Alibaba's (rank correlation -0.81 near the best fit)",
     "ai_cloud_revenue_ranking_h1_2025: volcano second": "Huawei's platform revenue from its incumbency and "
-    "sovereignty buyers stays above Volcano's (Volcano third, 16 %)",
+    "sovereignty buyers stays above Volcano's",
 }
 
 

@@ -25,8 +25,8 @@ from sim.calibrate.proposals import UNIT, Proposal
 PER_PARAMETER = 10  # candidates per parameter the emulator is fitted on (at least MIN_FIT)
 MIN_FIT = 100
 PRIOR_PRECISION = 12.0  # a uniform prior's precision on the unit range (variance 1 / 12): keeps unseen directions open
-INFLATION = 2.0  # the proposal's scale is this times the emulated posterior's covariance
-DEGREES_OF_FREEDOM = 4  # of the Student t: heavier tails than the normal the emulator implies
+INFLATION = 1.0  # the proposal's scale is this times the emulated posterior's covariance
+DEGREES_OF_FREEDOM = 7  # of the Student t: heavier tails than the normal the emulator implies
 
 
 @dataclass(frozen=True)
