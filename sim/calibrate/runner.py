@@ -7,6 +7,7 @@
 <out>/ensemble.parquet     the plausible sets (`set` 0, 1, ...), with the scenario paths they set
 <out>/calibrated.yaml      a scenario that extends the base with the best parameters
 <out>/fit.md, fit.png      each figure against the best set and the ensemble; identification; convergence
+<out>/posterior.png        each parameter's weighted posterior against its prior; the pairs that trade off
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sim.calibrate.identification import LOOSE, PINNED, figure_conflicts
+from sim.calibrate.posterior import parameter_log_prior
+from sim.calibrate.proposals import UNIT
 from sim.calibrate.search import SIM, Z, acceptance, still_growing
 from sim.report.charts import save_figure
 from sim.report.files import write_text
@@ -31,9 +33,56 @@ if TYPE_CHECKING:
 
 def save_fit_report(result: CalibrationResult) -> None:
     write_text(result.folder / "fit.md", fit_markdown(result))
-    figure = fit_figure(result)
-    save_figure(figure, result.folder / "fit.png")
-    plt.close(figure)
+    for name, draw in (("fit.png", fit_figure), ("posterior.png", posterior_figure)):
+        figure = draw(result)
+        save_figure(figure, result.folder / name)
+        plt.close(figure)
+
+
+PAIRS_SHOWN = 4  # pairwise posteriors drawn: the strongest trade-offs among the plausible sets
+
+
+def posterior_figure(result: CalibrationResult) -> plt.Figure:
+    """Each parameter's weighted posterior against its prior, and the pairs that trade off.
+
+    On the search's unit scale (0 = low bound, 1 = high), so every panel has the same axis.
+    The weights are the importance weights of `fit.md`'s "Posterior": with few effective
+    sets the histograms are spiky, which is what they should show.
+    """
+    calibration, post = result.calibration, result.posterior
+    names = calibration.names
+    columns = 5
+    rows = -(-len(names) // columns) + 1
+    figure = plt.figure(figsize=(3.0 * columns, 2.3 * rows), layout="constrained")
+    grid = figure.add_gridspec(rows, columns)
+    chosen = result.evaluations.loc[post.weights.index]
+    weights = post.weights.to_numpy()
+    grid_units = np.linspace(0.0, 1.0, 201)
+    for index, (name, parameter) in enumerate(zip(names, calibration.parameters, strict=True)):
+        ax = figure.add_subplot(grid[index // columns, index % columns])
+        units = chosen[f"{UNIT}{name}"].to_numpy(dtype=float)
+        if weights.sum() > 0:
+            ax.hist(units, bins=25, range=(0, 1), weights=weights, density=True, color="tab:blue", alpha=0.7)
+        prior = np.exp(parameter_log_prior(parameter.spec, grid_units))
+        ax.plot(grid_units, prior, color="black", lw=1, label="prior")
+        ax.set_title(_tail(name, 34), fontsize=8)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+    for index, pair in enumerate(result.identification.tradeoffs.head(PAIRS_SHOWN).itertuples()):
+        ax = figure.add_subplot(grid[rows - 1, index])
+        x, y = (chosen[f"{UNIT}{n}"].to_numpy(dtype=float) for n in (pair.a, pair.b))
+        ax.scatter(x, y, s=4 + 400 * weights, alpha=0.5, color="tab:blue")
+        ax.set(xlim=(0, 1), ylim=(0, 1))
+        ax.set_xlabel(_tail(pair.a, 30), fontsize=7)
+        ax.set_ylabel(_tail(pair.b, 30), fontsize=7)
+        ax.tick_params(labelsize=6)
+    figure.suptitle(
+        f"Posterior of {calibration.name} ({post.ess:.0f} effective sets) on the search scale (0 = low bound, "
+        "1 = high)\nweighted histograms against the prior (line); last row: the strongest trade-offs, "
+        "dot size = weight",
+        fontsize=10,
+    )
+    return figure
 
 
 def figure_table(result: CalibrationResult) -> pd.DataFrame:
