@@ -320,6 +320,20 @@ def test_a_sign_nine_in_ten_sets_share_is_stated_without_doubt():
     assert "9 of 10" in sentence and "higher" in sentence and "decide" not in sentence
 
 
+def test_an_ensemble_answer_names_the_parameter_that_decides_its_size():
+    from sim.whatif.ensemble import size_clause, strongest_rank_correlation
+
+    rng = np.random.default_rng(0)
+    values = pd.DataFrame({"elasticity": rng.random(40), "noise": rng.random(40)})
+    effects = -2.0 * values["elasticity"].to_numpy() + 0.1 * rng.random(40)  # the elasticity sets the size
+    name, rho = strongest_rank_correlation(values, effects)
+    assert name == "elasticity" and rho < -0.9
+    assert size_clause((name, rho)) == f" Its size moves most with elasticity (rank correlation {rho:+.2f} across sets)."
+    unrelated = strongest_rank_correlation(values[["noise"]], rng.random(40))
+    assert "No single free parameter decides its size" in size_clause(unrelated)
+    assert strongest_rank_correlation(values, np.zeros(40)) is None  # an effect equal in every set
+
+
 def test_a_scenario_named_by_against_gets_each_sets_values_too(tmp_path):
     scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", [f"{k}={v}" for k, v in TINY.items()])
     other = write_yaml(tmp_path / "other.yaml", {"extends": str(SCENARIOS / "baseline.yaml"), "name": "other"})

@@ -90,8 +90,52 @@ class EnsembleWhatIfResult:
         rows = rows[rows["metric"].isin(SHARE_METRICS)].copy()
         rows["size"] = rows["difference"].abs()
         ranked = rows.sort_values(["size", "vendor", "metric"], ascending=[False, True, True]).head(count)
-        sentences = [ensemble_sentence(row, date, self.baseline, self.confidence) for row in ranked.itertuples()]
+        sentences = [
+            ensemble_sentence(row, date, self.baseline, self.confidence) + size_clause(self.decides(date, row))
+            for row in ranked.itertuples()
+        ]
         return [*sentences, f"Sets weighed by {self.weighting}."]
+
+    def decides(self, date: str, row) -> tuple[str, float] | None:
+        """The free parameter whose value ranks the sets' effects most closely, with its rank correlation.
+
+        Spearman's correlation across sets between each parameter and the set's effect on this
+        vendor, metric and month: the parameter a researcher would pin first to narrow the answer.
+        None when the effect or every parameter is the same in all sets.
+        """
+        if row.zero == row.sets:
+            return None
+        names = parameter_names(self.sets)
+        where = (METRICS.index(row.metric), self.dates.index(date), list(self.baseline.vendors).index(row.vendor))
+        effects = self.samples["whatif"][(slice(None), *where)] - self.samples["baseline"][(slice(None), *where)]
+        return strongest_rank_correlation(self.sets[names], effects)
+
+
+MOVES_WITH = 0.3  # a rank correlation below this does not single out a parameter
+
+
+def strongest_rank_correlation(values: pd.DataFrame, effects: np.ndarray) -> tuple[str, float] | None:
+    """The column of `values` most rank-correlated with `effects` (Spearman), or None if none varies."""
+    from scipy import stats
+
+    if len(effects) < 3 or np.ptp(effects) == 0:
+        return None
+    found = []
+    for name in values.columns:
+        column = values[name].to_numpy(dtype=float)
+        if np.ptp(column) > 0:
+            found.append((str(name), float(stats.spearmanr(column, effects).statistic)))
+    return max(found, key=lambda pair: (abs(pair[1]), pair[0])) if found else None
+
+
+def size_clause(decides: tuple[str, float] | None) -> str:
+    """' Its size moves most with X (rank correlation -0.62 across sets).', or that no parameter stands out."""
+    if decides is None:
+        return ""
+    name, rho = decides
+    if abs(rho) < MOVES_WITH:
+        return f" No single free parameter decides its size (the strongest, {name}, has rank correlation {rho:+.2f})."
+    return f" Its size moves most with {name} (rank correlation {rho:+.2f} across sets)."
 
 
 def ensemble_sentence(row, date: str, scenario: Scenario, level: float) -> str:
