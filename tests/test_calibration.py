@@ -328,7 +328,8 @@ def test_an_ensemble_answer_names_the_parameter_that_decides_its_size():
     effects = -2.0 * values["elasticity"].to_numpy() + 0.1 * rng.random(40)  # the elasticity sets the size
     name, rho = strongest_rank_correlation(values, effects)
     assert name == "elasticity" and rho < -0.9
-    assert size_clause((name, rho)) == f" Its size moves most with elasticity (rank correlation {rho:+.2f} across sets)."
+    expected = f" Its size moves most with elasticity (rank correlation {rho:+.2f} across sets)."
+    assert size_clause((name, rho)) == expected
     unrelated = strongest_rank_correlation(values[["noise"]], rng.random(40))
     assert "No single free parameter decides its size" in size_clause(unrelated)
     assert strongest_rank_correlation(values, np.zeros(40)) is None  # an effect equal in every set
