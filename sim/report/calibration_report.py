@@ -71,7 +71,9 @@ def posterior_figure(result: CalibrationResult) -> plt.Figure:
     for index, pair in enumerate(result.identification.tradeoffs.head(PAIRS_SHOWN).itertuples()):
         ax = figure.add_subplot(grid[rows - 1, index])
         x, y = (chosen[f"{UNIT}{n}"].to_numpy(dtype=float) for n in (pair.a, pair.b))
-        ax.scatter(x, y, s=4 + 400 * weights, alpha=0.5, color="tab:blue")
+        ax.scatter(x, y, s=2, color="0.8")
+        if weights.max(initial=0.0) > 0:
+            ax.scatter(x, y, s=150 * weights / weights.max(), alpha=0.6, color="tab:blue")
         ax.set(xlim=(0, 1), ylim=(0, 1))
         ax.set_xlabel(_tail(pair.a, 30), fontsize=7)
         ax.set_ylabel(_tail(pair.b, 30), fontsize=7)
@@ -79,7 +81,7 @@ def posterior_figure(result: CalibrationResult) -> plt.Figure:
     figure.suptitle(
         f"Posterior of {calibration.name} ({post.ess:.0f} effective sets) on the search scale (0 = low bound, "
         "1 = high)\nweighted histograms against the prior (line); last row: the strongest trade-offs, "
-        "dot size = weight",
+        "every candidate in grey, circle size = posterior weight",
         fontsize=10,
     )
     return figure
