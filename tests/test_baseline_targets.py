@@ -41,7 +41,7 @@ CONFLICTS: dict[str, str] = {
     "token_share_h1_2025: alibaba token_share": "pulls against Volcano's 2024 share: fitting 2024's fast rise "
     "takes Alibaba's 2025 developers",
     "token_share_2024: volcano token_share": "pulls against Alibaba's H1 2025 share: 2024's buyers choose at "
-    "yearly renewals in the model (met at the calibration's fifth of the agents, 0.40 at full scale)",
+    "yearly renewals in the model",
     "enterprise_tokens_2025: enterprise tokens/day h2_2025": "pulls against private-deployment revenue: more "
     "private tokens need more rented GPUs than the tenders show",
     "ai_cloud_revenue_ranking_h1_2025: volcano second": "Huawei's platform revenue from its incumbency and "

@@ -469,3 +469,13 @@ def test_the_shipped_ensemble_comes_from_the_calibration_that_made_the_baseline(
     # can show; sets of another calibration differ from the baseline by far more
     assert relative.min() < 1e-3, "no shipped set holds the baseline's fitted values: recalibrate and copy the ensemble"
     assert sets["weight"].sum() == pytest.approx(1.0)
+
+
+def test_a_time_split_writes_beside_the_full_calibration_not_over_it():
+    from pathlib import Path
+
+    from sim.calibrate.runner import default_folder
+
+    path = SCENARIOS / "calibration" / "baseline.yaml"
+    assert default_folder(load_calibration(path)) == Path("runs/calibration-baseline")
+    assert default_folder(load_calibration(path, "2024-12")) == Path("runs/calibration-baseline-until-2024-12")

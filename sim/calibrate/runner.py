@@ -79,7 +79,7 @@ def calibrate(
     """Fit the calibration's free parameters to its figures; keep the plausible sets; write the report."""
     if not isinstance(calibration, Calibration):
         calibration = load_calibration(calibration, until)
-    folder = Path(out) if out is not None else Path("runs") / calibration.name
+    folder = Path(out) if out is not None else default_folder(calibration)
     with folder_lock(folder), kept_if_refused(folder, kept_in_store(folder / "runs")):
         check_folder(folder, calibration, force)
         return _calibrate_locked(calibration, folder, workers, scheduler, client, progress)
@@ -148,6 +148,12 @@ def _calibrate_locked(
     )
     save(result)
     return result
+
+
+def default_folder(calibration: Calibration) -> Path:
+    """runs/<name>/, or runs/<name>-until-<month>/ for a time split, so the two never claim one folder."""
+    suffix = f"-until-{calibration.until}" if calibration.until else ""
+    return Path("runs") / f"{calibration.name}{suffix}"
 
 
 def _model_share(evaluator: Evaluator, threads: int) -> float | None:
