@@ -173,6 +173,8 @@ def test_the_whatif_command_writes_its_report_table_and_chart(tmp_path):
     assert "By Dec 2024" in completed.stdout
     report = (out / "whatif.md").read_text()
     assert "--price-cut volcano=50%@2024-09" in report and "## 2024-12" in report and "seeds" in report
+    headlines = report.split("## Changes applied")[0]
+    assert "By Dec 2024" in headlines and "Apr 2025" not in headlines, "the report's headlines are at --at, as printed"
     # written for a reader: the question in the title, vendors by name, no exponents, one unit per measure
     title = report.splitlines()[0]
     assert title.startswith("# What if: Volcano Engine cuts its token price 50 % from Sep 2024"), title

@@ -121,7 +121,7 @@ def markdown(result: WhatIfResult, dates: list[str]) -> str:
     level = result.interval_label
     names = {vendor_id: vendor.name for vendor_id, vendor in result.baseline.vendors.items()}
     lines = [f"# What if: {_question(result)} (scenario {result.baseline.name})", ""]
-    lines += [f"- {s}" for s in result.headlines()] + [""]
+    lines += [f"- {s}" for s in result.headlines(dates[-1] if dates else None)] + [""]  # as the terminal says
     lines += ["## Changes applied", ""] + [f"- `{c}`" for c in result.changes or ["(none)"]] + [""]
     lines += result.response.markdown() if getattr(result, "response", None) else []
     for date in dates:
