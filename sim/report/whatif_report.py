@@ -63,7 +63,7 @@ def whatif_figure(result: WhatIfResult) -> Figure:
         top.set_title(f"{TITLES[metric]}: baseline (solid) vs what-if (dashed)")
         top.set_ylabel("share (%)")
         bottom.axhline(0, color="0.3", linewidth=0.8)
-        bottom.set_title(f"{TITLES[metric]}: what-if minus baseline, {result.interval_label}")
+        bottom.set_title(f"{TITLES[metric]}: what-if minus baseline\n{result.chart_interval_label}", fontsize=10)
         bottom.set_ylabel("difference (percentage points)")
         for ax in (top, bottom):
             ax.grid(alpha=0.25)

@@ -161,6 +161,11 @@ class WhatIfResult:
         return f"{round(100 * self.confidence)} % CI"
 
     @property
+    def chart_interval_label(self) -> str:
+        """What a chart says its band is: Monte Carlo noise of one parameter set, as every headline does."""
+        return f"{self.interval_label} (Monte Carlo noise of one parameter set only)"
+
+    @property
     def interval_note(self) -> str:
         return "Intervals: Student-t on the paired differences across replicates."
 

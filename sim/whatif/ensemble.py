@@ -62,6 +62,10 @@ class EnsembleWhatIfResult:
         return f"{round(100 * self.confidence)} % range over sets"
 
     @property
+    def chart_interval_label(self) -> str:
+        return f"{self.interval_label} ({len(self.sets)} plausible sets)"
+
+    @property
     def interval_note(self) -> str:
         return (
             f"Ranges: {round(100 * self.confidence)} % of the {len(self.sets)} plausible parameter sets "
