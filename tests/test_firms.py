@@ -131,14 +131,17 @@ def test_capex_plans_for_demand_growing_as_it_grew_last_month_within_what_a_flee
     # a five-fold rise is capped at the fastest fleet growth; a new stream is taken as it is
 
 
-def test_a_vendor_losing_on_everything_after_the_cut_buys_no_gpus_for_its_customers_unless_backed(price_drop):
-    """After the cut Volcano's gross margin is far below -100 %: its fleet stops growing although
-    its customers ask for four times the tokens. With a backer paying its losses it keeps buying."""
-    gpus, margin = price_drop.wide("gpus")["volcano"], price_drop.wide("gross_margin")["volcano"]
+def test_a_vendor_losing_on_everything_after_the_cut_buys_no_gpus_for_its_customers_unless_backed():
+    """After the cut Volcano's gross margin is far below -100 %: it buys no GPUs for its customers
+    although they ask for four times the tokens, only for its own apps. With the apps' demand held
+    flat its fleet stops growing; with a backer paying its losses it keeps buying."""
+    flat_apps = ["vendors.volcano.first_party.users_growth=0", "vendors.volcano.first_party.tokens_per_user_growth=0"]
+    run = sim.run(small("price_drop_99", *flat_apps), seed=1)
+    gpus, margin = run.wide("gpus")["volcano"], run.wide("gross_margin")["volcano"]
     assert margin.loc["2026-01":"2026-06"].max() < -1.0
     assert gpus.loc["2026-06"] <= gpus.loc["2026-01"] * 1.001
-    backed = sim.run(small("price_drop_99", "vendors.volcano.losses.subsidy=.inf"), seed=1).wide("gpus")["volcano"]
-    assert backed.loc["2026-06"] > 1.1 * gpus.loc["2026-06"]
+    backed = sim.run(small("price_drop_99", *flat_apps, "vendors.volcano.losses.subsidy=.inf"), seed=1)
+    assert backed.wide("gpus")["volcano"].loc["2026-06"] > 1.1 * gpus.loc["2026-06"]
 
 
 # --- rationing by quotas ------------------------------------------------------------------------------
