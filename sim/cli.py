@@ -472,7 +472,7 @@ def _add_calibrate(commands) -> None:
 
 def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.calibrate import calibrate, load_calibration
-    from sim.report.calibration_report import forecast_sentence
+    from sim.calibrate.report import forecast_sentence
 
     if args.workers is not None and args.workers < 1:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")

@@ -561,9 +561,7 @@ def test_sim_calibrate_whose_disk_fills_at_the_report_keeps_its_runs_and_resumes
         temporary.write_text("# Calibration", encoding="utf-8")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(
-        "sim.report.calibration_report.write_text", lambda where, text: write_atomically(where, half_written)
-    )
+    monkeypatch.setattr("sim.calibrate.report.write_text", lambda where, text: write_atomically(where, half_written))
     with pytest.raises(OutputConflict) as caught:
         calibrate(path, out, client=client, progress=False)
     assert_one_line(str(caught.value), str(out / "fit.md"), "No space left on device", "are kept")

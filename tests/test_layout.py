@@ -25,9 +25,6 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {
     frozenset({"sim.model.agents", "sim.model.market"}): (
         "type-only: each Mesa agent is annotated with the model that owns it and reads its month from"
     ),
-    frozenset({"sim.calibrate.runner", "sim.report.calibration_report"}): (
-        "the calibration's report still lives in sim/report/; it moves under sim/calibrate/"
-    ),
     frozenset({"sim.discover.robust", "sim.report.robust_report"}): (
         "the robust-policy report still lives in sim/report/; it moves under sim/discover/"
     ),
@@ -38,7 +35,6 @@ FEATURES = ("sim.sweep", "sim.calibrate", "sim.whatif", "sim.discover", "sim.gam
 
 # Report modules that still reach up into a feature, with the reason.
 ALLOWED_REPORTS: dict[str, str] = {
-    "sim.report.calibration_report": "the calibration's report; it moves under sim/calibrate/",
     "sim.report.whatif_report": "the what-if report; it moves under sim/whatif/ with the rework there",
     "sim.report.discover_report": "the discovery report; it moves under sim/discover/",
     "sim.report.robust_report": "the robust-policy report; it moves under sim/discover/",

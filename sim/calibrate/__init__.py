@@ -2,7 +2,8 @@
 and say which parameters the figures pin down (see docs/calibration.md)."""
 
 from sim.calibrate import known
-from sim.calibrate.runner import CalibrationResult, calibrate
+from sim.calibrate.result import CalibrationResult
+from sim.calibrate.runner import calibrate
 from sim.calibrate.spec import Calibration, load_calibration
 
 __all__ = ["Calibration", "CalibrationResult", "calibrate", "known", "load_calibration"]

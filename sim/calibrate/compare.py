@@ -36,7 +36,7 @@ from sim.scenario.loading import FileFields, ScenarioError, read_yaml_mapping
 from sim.scenario.schema import Strict
 
 if TYPE_CHECKING:
-    from sim.calibrate.runner import CalibrationResult
+    from sim.calibrate.result import CalibrationResult
 
 DOCS = 'see docs/calibration.md, "Comparing variants"'
 
@@ -184,8 +184,8 @@ def compare(
     force: bool = False,
 ) -> tuple[Path, dict[str, CalibrationResult], list[VariantScore]]:
     """Calibrate every variant in `<out>/<label>/` (each resumable), then write compare.md and compare.json."""
+    from sim.calibrate.report import save_comparison
     from sim.calibrate.runner import calibrate
-    from sim.report.calibration_report import save_comparison
 
     folder = Path(out) if out is not None else Path("runs") / comparison.name
     results = {

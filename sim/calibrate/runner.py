@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim.calibrate.identification import Identification, identify
-from sim.calibrate.posterior import WEIGHT, Posterior, Verdicts, posterior, verdicts
+from sim.calibrate.identification import identify
+from sim.calibrate.posterior import WEIGHT, posterior, verdicts
+from sim.calibrate.result import CalibrationResult
 from sim.calibrate.search import SET, SIM, Evaluator, Z, ensemble, search
 from sim.calibrate.spec import Calibration, load_calibration
 from sim.provenance import versions
@@ -41,28 +41,6 @@ if TYPE_CHECKING:
 
 RECORD = "calibration.json"
 EVALUATIONS, ENSEMBLE, CALIBRATED = "evaluations.parquet", "ensemble.parquet", "calibrated.yaml"
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    """A finished calibration: every candidate, the ensemble, the best set and what the figures pin."""
-
-    calibration: Calibration
-    folder: Path
-    evaluations: pd.DataFrame
-    ensemble: pd.DataFrame
-    best: pd.Series | None
-    identification: Identification
-    fitted: list[str]
-    predicted: list[str]  # figures left out of the fit (after `until`): scored as predictions
-    moments: dict[str, dict[str, Any]]  # name: target, ends, public
-    record: dict[str, Any]
-    posterior: Posterior
-    verdicts: Verdicts
-
-    @property
-    def best_values(self) -> dict[str, float]:
-        return {} if self.best is None else {n: float(self.best[n]) for n in self.calibration.names}
 
 
 def calibrate(
@@ -228,7 +206,7 @@ def record(calibration: Calibration, status: dict[str, Any]) -> dict[str, Any]:
 
 
 def save(result: CalibrationResult) -> None:
-    from sim.report.calibration_report import save_fit_report
+    from sim.calibrate.report import save_fit_report
 
     folder = result.folder
     _write_parquet(folder / EVALUATIONS, result.evaluations)

@@ -1,10 +1,11 @@
-"""A calibration's report: fit.md and fit.png.
+"""A calibration's report: fit.md, fit.png and posterior.png.
 
 fit.png   left: every figure's scaled miss at the best set (dot) and across the ensemble
           (5-95 % bar), the tolerance shaded; figures left out of the fit marked as predictions.
           right: the best distance as candidates accrue (convergence), and each parameter's
           spread in the ensemble against the pinned / loosely pinned thresholds.
 fit.md    the same in tables, with the identification table and the strongest trade-offs.
+posterior.png  each parameter's weighted posterior against its prior, and the pairs that trade off.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sim.report.files import write_text
 
 if TYPE_CHECKING:
     from sim.calibrate.posterior import Posterior
-    from sim.calibrate.runner import CalibrationResult
+    from sim.calibrate.result import CalibrationResult
 
 
 def save_fit_report(result: CalibrationResult) -> None:
