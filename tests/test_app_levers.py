@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SCENARIOS, small
+from conftest import ROOT, SCENARIOS, small
 
 import sim
 from sim.app.levers import (
@@ -141,3 +141,12 @@ def test_a_change_written_shortly_means_every_vendor_from_the_form_s_month():
     assert with_defaults("all=99%@2026-01", "2025-07") == "all=99%@2026-01"
     changes = whatif_changes(price_cut="99%", both="months=48\n", default_month="2025-07")
     assert changes.price_cuts == ["all=99%@2025-07"] and changes.both == ["months=48"]
+
+
+def test_an_ensemble_answer_shows_the_calibrations_posterior_when_it_has_one(tmp_path):
+    from sim.app.app import posterior_plot
+
+    shipped = posterior_plot(str(ROOT / "data" / "ensembles" / "baseline"))
+    assert shipped is not None and shipped[:8] == b"\x89PNG\r\n\x1a\n"
+    assert posterior_plot(str(tmp_path)) is None  # a calibration folder without one
+    assert posterior_plot("") is None  # no ensemble: one parameter set

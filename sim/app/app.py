@@ -370,6 +370,7 @@ class WhatIfView:
     chart: bytes
     files: dict[str, bytes] = field(default_factory=dict)
     seconds: float = 0.0
+    posterior: bytes | None = None  # the calibration's posterior.png, when the answer ran over its sets
 
 
 @solara.lab.task
@@ -395,7 +396,14 @@ def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
         sets=int(form.get("ensemble_sets").strip() or DEFAULT_SETS) if folder else None,
     )
     files = {FILES[kind]: data for kind, data in whatif_files(result).items()}  # served as bytes: nothing written
-    return WhatIfView(result.headlines(), files[FILES["chart"]], files, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return WhatIfView(result.headlines(), files[FILES["chart"]], files, seconds, posterior_plot(folder))
+
+
+def posterior_plot(folder: str) -> bytes | None:
+    """The calibration's posterior.png beside its plausible sets, if it has one: what weighs the sets."""
+    path = Path(folder) / "posterior.png" if folder else None
+    return path.read_bytes() if path is not None and path.is_file() else None
 
 
 def middle_month(scenario: Scenario) -> str:
@@ -524,6 +532,13 @@ def WhatIfAnswer() -> None:
         for name, data in view.files.items():
             solara.FileDownload(data, filename=name, label=f"Download {name}")
     solara.Image(view.chart, classes=["sim-whatif-chart"])
+    if view.posterior is not None:
+        solara.Text(
+            "The calibration's posterior: each parameter's weighted histogram against its prior, and the "
+            "strongest trade-offs. The last headline says whether these weights were used.",
+            classes=["sim-posterior-caption"],
+        )
+        solara.Image(view.posterior, classes=["sim-posterior-chart"])
 
 
 @solara.component
