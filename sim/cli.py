@@ -332,9 +332,9 @@ def cmd_targets(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_whatif(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.report.tables import whatif_table
-    from sim.report.whatif_report import save_whatif, whatif_identity
     from sim.whatif.analysis import whatif
     from sim.whatif.changes import Changes, parse_changes
+    from sim.whatif.report import save_whatif, whatif_identity
 
     least = 1 if args.ensemble else 2
     if args.replicates is not None and not least <= args.replicates <= MAX_REPLICATES:

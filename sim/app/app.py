@@ -376,7 +376,7 @@ class WhatIfView:
 @solara.lab.task
 def run_whatif(scenario: Scenario, form: dict, replicates: int) -> WhatIfView:
     """Paired replicates on all cores; progress after each pair; Cancel stops the pairs not started."""
-    from sim.report.whatif_report import FILES, whatif_files
+    from sim.whatif.report import FILES, whatif_files
 
     started = time.perf_counter()
 
