@@ -72,7 +72,7 @@ def main() -> None:
     times[f"extra trees ({methods.TREES} trees)"] = time.perf_counter() - step
     found = methods.Discovery(cases, condition, met, tuple(boxes), tree, scores, "the rule")
     step = time.perf_counter()
-    from sim.report.discover_report import box_sentence, save_discovery
+    from sim.discover.report import box_sentence, save_discovery
 
     with tempfile.TemporaryDirectory() as folder:
         save_discovery(found, Path(folder))

@@ -731,7 +731,7 @@ def cmd_discover(args: argparse.Namespace, out: Console, err: Console) -> int:
     libraries are imported only once the question is known to be answerable."""
     from sim.discover.cases import load_cases
     from sim.discover.conditions import parse_condition
-    from sim.report.discover_report import box_sentence, discover_folder, discover_identity, save_discovery
+    from sim.discover.report import box_sentence, discover_folder, discover_identity, save_discovery
 
     if args.box is not None and args.box < 0:
         return _fail(err, f"--box: expected a step of the first box's trajectory, 0 or more, got {args.box}")

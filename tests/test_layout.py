@@ -35,7 +35,6 @@ FEATURES = ("sim.sweep", "sim.calibrate", "sim.whatif", "sim.discover", "sim.gam
 
 # Report modules that still reach up into a feature, with the reason.
 ALLOWED_REPORTS: dict[str, str] = {
-    "sim.report.discover_report": "the discovery report; it moves under sim/discover/",
     "sim.report.robust_report": "the robust-policy report; it moves under sim/discover/",
 }
 

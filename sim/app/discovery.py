@@ -92,7 +92,7 @@ def plain(text: str) -> str:
 
 def limit_words(limit: Limit) -> str:
     """`price ≤ 0.0066 (sampled 0.0011 to 0.012): p = 0.031`, flagged when not significant at 5 %."""
-    from sim.report.discover_report import SIGNIFICANT, number, p_text, restriction
+    from sim.discover.report import SIGNIFICANT, number, p_text, restriction
 
     if limit.values is not None:
         sampled = ", ".join(map(str, limit.full))
@@ -107,7 +107,7 @@ def limit_words(limit: Limit) -> str:
 
 
 def box_text(box: Box, unit: str, default_step: int | None) -> BoxText:
-    from sim.report.discover_report import box_sentence
+    from sim.discover.report import box_sentence
 
     how = ""
     if box.number == 1 and default_step is not None:
@@ -121,7 +121,7 @@ def box_text(box: Box, unit: str, default_step: int | None) -> BoxText:
 
 def step_labels(box: Box, default_step: int) -> dict[str, int]:
     """Each step of the first box's trajectory, named by what it trades: coverage, density, restrictions."""
-    from sim.report.discover_report import percent
+    from sim.discover.report import percent
 
     labels = {}
     for row in box.trajectory.itertuples():
@@ -136,7 +136,7 @@ def step_labels(box: Box, default_step: int) -> dict[str, int]:
 def view_of(found: Discovery, seconds: float) -> DiscoverView:
     """The discovery in words and PNG bytes, drawn by the report's own chart functions."""
     from sim.discover.methods import choose_step
-    from sim.report.discover_report import boxes_figure, percent, tradeoff_figure
+    from sim.discover.report import boxes_figure, percent, tradeoff_figure
 
     cases, unit = found.cases, found.cases.unit
     default = choose_step(found.boxes[0].trajectory) if found.boxes else None

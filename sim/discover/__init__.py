@@ -4,6 +4,7 @@ which candidate policy does acceptably well across the plausible parameter sets.
 conditions   the outcome-condition grammar (`token_share[volcano]@2026-12 > 0.5`), no eval
 cases        a finished sweep's runs, or an ensemble what-if's sets, as inputs and outcomes
 methods      PRIM (EMA Workbench), CART and extra-trees feature scores
+report       a discovery's outputs: discover.md, boxes.json, tradeoff.png, boxes.png
 robust       candidate policies x plausible sets on the sweep runner: regret and satisficing
 
 Nothing here is imported by `import sim` or by the other commands: the analysis libraries

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from rich.table import Table
 from rich.text import Text
 
-from sim.report.discover_report import number, percent
+from sim.discover.report import number, percent
 from sim.report.files import write_atomically, write_text
 
 if TYPE_CHECKING:
