@@ -761,7 +761,7 @@ def cmd_discover(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_robust(args: argparse.Namespace, out: Console, err: Console) -> int:
     from sim.discover.robust import load_robust, run_robust
-    from sim.report.robust_report import robust_table, verdict
+    from sim.discover.robust_report import robust_table, verdict
 
     if args.workers is not None and args.workers < 1:
         return _fail(err, f"--workers: expected at least 1, got {args.workers}")

@@ -25,7 +25,7 @@ from sim.report.files import write_atomically, write_text
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from sim.discover.robust import RobustResult
+    from sim.discover.policies import RobustResult
 
 
 def save_robust(result: RobustResult) -> None:
