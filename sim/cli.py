@@ -52,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--quiet", action="store_true", help="print only the output folder")
 
-    validate_cmd = commands.add_parser("validate", help="check scenario files: 'ok' or every error")
-    validate_cmd.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    validate_cmd = commands.add_parser(
+        "validate", help="check scenario, sweep, calibration, compare or policies files: 'ok' or every error"
+    )
+    validate_cmd.add_argument("scenarios", type=Path, nargs="+", help="YAML files (the kind is read from their keys)")
     _add_overrides(validate_cmd, seed=False)
 
     commands.add_parser("schema", help="print the scenario JSON Schema (for editors' autocompletion)")
@@ -298,11 +300,63 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     status = 0
     for path in args.scenarios:
         try:
-            load_scenario(path, args.overrides)
-            _say(out, f"{path}: ok")
+            kind = validate_file(path, args.overrides)
+            _say(out, f"{path}: ok" + ("" if kind == "scenario" else f" ({kind} file)"))
         except ScenarioError as problem:
             status = _fail(err, str(problem))
     return status
+
+
+def file_kind(path: Path) -> str:
+    """What a YAML file is, by its top-level keys: a scenario, or a sweep, calibration, compare or policies file.
+
+    A file that cannot be read as a mapping is taken as a scenario, whose loader names the problem.
+    """
+    from sim.scenario.loading import read_yaml_mapping
+
+    try:
+        _, data, _ = read_yaml_mapping(path, "file")
+    except ScenarioError:
+        return "scenario"
+    if "compare" in data:
+        return "compare"
+    if "design" in data:
+        return "sweep"
+    if "policies" in data or "criteria" in data:
+        return "policies"
+    if "parameters" in data and "targets" in data:
+        return "calibration"
+    return "scenario"
+
+
+def validate_file(path: Path, overrides: list[str]) -> str:
+    """Check one file with its own kind's loader (every problem at once); return the kind.
+
+    A scenario is checked without Mesa, Dask or matplotlib; the other kinds check their base
+    scenario and parameter paths with the feature's own loader, which takes longer to import.
+    """
+    kind = file_kind(path)
+    if overrides and kind not in ("scenario", "sweep"):
+        raise ScenarioError([Problem(str(path), "--set", f"applies to scenario and sweep files, not to a {kind} file")])
+    if kind == "scenario":
+        load_scenario(path, overrides)
+    elif kind == "sweep":
+        from sim.sweep.spec import load_sweep
+
+        load_sweep(path, overrides)
+    elif kind == "calibration":
+        from sim.calibrate.spec import load_calibration
+
+        load_calibration(path)
+    elif kind == "compare":
+        from sim.calibrate.compare import load_comparison
+
+        load_comparison(path)
+    else:
+        from sim.discover.robust import load_robust
+
+        load_robust(path)
+    return kind
 
 
 def cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -25,7 +25,8 @@ from sim.provenance import scenario_hash
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.yaml"
 SMALL = ["--set", "agents.developers=3000", "--set", "agents.enterprises=600"]
 SIM_SCRIPT = Path(sys.executable).parent / "sim"
 LAUNCHERS = {"python -m sim": [sys.executable, "-m", "sim"], "sim script": [str(SIM_SCRIPT)]}
@@ -341,6 +342,47 @@ def test_validate_prints_ok_for_a_valid_scenario(launcher):
     assert SIM_SCRIPT.exists(), "the `sim` console script is installed beside the interpreter"
     result = sim("validate", BASELINE, launcher=launcher)
     assert (result.code, result.out, result.err) == (0, f"{BASELINE}: ok\n", "")
+
+
+@pytest.mark.parametrize(
+    ("file", "kind"),
+    [
+        ("sweeps/sobol_baseline.yaml", "sweep"),
+        ("calibration/baseline.yaml", "calibration"),
+        ("calibration/compare.yaml", "compare"),
+        ("robust/price_policies.yaml", "policies"),
+    ],
+)
+def test_validate_reads_each_kind_of_file_with_its_own_loader(file, kind):
+    from sim.cli import main
+
+    path = SCENARIOS / file
+    code = main(["validate", str(path)])
+    assert code == 0
+    from sim.cli import file_kind
+
+    assert file_kind(path) == kind
+
+
+def test_validate_names_a_calibration_files_field_and_refuses_set_on_it(tmp_path, capsys):
+    from sim.cli import main
+
+    bad = tmp_path / "calibration.yaml"
+    bad.write_text(
+        (SCENARIOS / "calibration" / "baseline.yaml")
+        .read_text(encoding="utf-8")
+        .replace("base: ../baseline.yaml", f"base: {SCENARIOS / 'baseline.yaml'}")
+        .replace("file: ../../data/targets.yaml", f"file: {SCENARIOS.parent / 'data' / 'targets.yaml'}")
+        .replace(
+            "developers.usage_growth:           {low: 0.0, high: 0.25}", "developers.usage_groth: {low: 0, high: 1}"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["validate", str(bad)]) == 2
+    message = capsys.readouterr().err
+    assert "usage_groth" in message and "Traceback" not in message
+    assert main(["validate", str(SCENARIOS / "calibration" / "baseline.yaml"), "--set", "months=12"]) == 2
+    assert "applies to scenario and sweep files, not to a calibration file" in capsys.readouterr().err
 
 
 def test_schema_prints_a_json_schema_of_the_scenario():
