@@ -252,6 +252,23 @@ def test_the_shipped_compare_files_name_variants_that_fit_the_same_figures(name)
     assert len(comparison.variants) >= 2
 
 
+@pytest.mark.parametrize("name", ["large_accounts_off", "gravity_all_tokens", "gravity_external_tokens"])
+def test_a_competing_explanation_frees_the_baselines_parameters_and_searches_alike(name):
+    """Evidence compares mechanisms only when the rest is equal: the same free parameters (less
+    the switched-off channel's weight), priors, search and posterior rounds as the baseline's file."""
+    from conftest import SCENARIOS
+
+    from sim.calibrate.spec import load_calibration
+
+    baseline = load_calibration(SCENARIOS / "calibration" / "baseline.yaml").spec
+    variant = load_calibration(SCENARIOS / "calibration" / f"{name}.yaml").spec
+    expected = {k: v for k, v in baseline.parameters.items()}
+    if name == "large_accounts_off":
+        del expected["enterprises.large_accounts.volume_weight"]
+    assert variant.parameters == expected
+    assert (variant.search, variant.ensemble, variant.seeds) == (baseline.search, baseline.ensemble, baseline.seeds)
+
+
 def test_an_ensemble_what_if_weighs_each_set_by_its_posterior_weight():
     """Two sets say lower, two say higher; the two saying higher hold 90 % of the weight."""
     from conftest import SCENARIOS
