@@ -375,3 +375,21 @@ def test_a_mixture_of_truncated_densities_is_a_density_on_the_box():
     assert np.exp(mixture.logpdf(grid)).mean() == pytest.approx(1.0, abs=0.02)
     draws = mixture.draw(1000, np.random.default_rng(0))
     assert len(draws) == 1000 and ((draws >= 0) & (draws <= 1)).all()
+
+
+def test_an_emulator_that_extrapolates_out_of_the_box_is_not_drawn_from():
+    """Figures that all candidates miss the same way put the emulated best fit far outside the
+    box; the posterior round then draws from its kernel alone instead of failing."""
+    import pandas as pd
+
+    from sim.calibrate.emulator import emulated_proposal
+
+    rng = np.random.default_rng(5)
+    units = rng.random((200, 2))
+    history = pd.DataFrame({"candidate": range(200), "unit.x1": units[:, 0], "unit.x2": units[:, 1]})
+    history["z.y"] = (history["unit.x1"] - 40.0) / 0.5  # the figure would need x1 = 40, far past the bound of 1
+    history["distance"] = history["z.y"] ** 2
+    assert emulated_proposal(history, ["x1", "x2"], {"z.y": 1.0}) is None
+    history["z.y"] = (history["unit.x1"] - 0.4) / 0.05
+    history["distance"] = history["z.y"] ** 2
+    assert emulated_proposal(history, ["x1", "x2"], {"z.y": 1.0}) is not None

@@ -8,7 +8,9 @@ J W J' (J the emulator's slopes, W the figures' weights). A posterior round draw
 candidates from a Student t round that Gaussian: heavy tails, so that where the emulator is
 wrong the round still reaches past it, and the weights (`posterior.py`) stay those of the
 true likelihood, not of the emulator. Each round refits the emulator on candidates nearer
-the posterior, so it localises as the rounds go.
+the posterior, so it localises as the rounds go. When the emulated best fit lies so far
+outside the box that under MIN_INSIDE of the t's mass is inside, the fit is extrapolating
+and the round draws from its kernel alone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MIN_FIT = 100
 PRIOR_PRECISION = 12.0  # a uniform prior's precision on the unit range (variance 1 / 12): keeps unseen directions open
 INFLATION = 1.0  # the proposal's scale is this times the emulated posterior's covariance
 DEGREES_OF_FREEDOM = 7  # of the Student t: heavier tails than the normal the emulator implies
+MIN_INSIDE = 0.005  # an emulated posterior with less of its mass in the box extrapolates far: the round uses its kernel
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,11 @@ class StudentProposal(Proposal):
 
 
 def emulated_proposal(history: pd.DataFrame, names: list[str], figures: dict[str, float]) -> Proposal | None:
-    """The Student t round the emulator's posterior, or None when no emulator can be fitted."""
+    """The Student t round the emulator's posterior, or None when no emulator can be fitted or
+    when its posterior lies almost wholly outside the box (a linear fit extrapolated too far)."""
     emulator = fit_emulator(history, names, figures)
     if emulator is None:
         return None
     mean, covariance = emulator.gaussian()
-    return StudentProposal(mean, covariance)
+    proposal = StudentProposal(mean, covariance)
+    return proposal if proposal.mass_inside() >= MIN_INSIDE else None

@@ -67,12 +67,16 @@ class Proposal:
             raise RuntimeError("the refocusing kernel lies almost entirely outside the parameter box")
         return np.vstack(kept)[:count]
 
-    def logpdf(self, units: np.ndarray) -> np.ndarray:
-        """Log density of the truncated proposal: -inf outside the box."""
+    def mass_inside(self) -> float:
+        """The share of the untruncated density inside the box, measured once on a fixed sample."""
         if self._log_mass is None:
             sample = self.sample(MASS_SAMPLE, np.random.default_rng(MASS_SEED))
             self._log_mass = math.log(max(float(inside(sample).mean()), 1.0 / MASS_SAMPLE))
-        values = self.untruncated_logpdf(units) - self._log_mass
+        return math.exp(self._log_mass)
+
+    def logpdf(self, units: np.ndarray) -> np.ndarray:
+        """Log density of the truncated proposal: -inf outside the box."""
+        values = self.untruncated_logpdf(units) - math.log(self.mass_inside())
         return np.where(inside(units), values, -np.inf)
 
 
