@@ -36,7 +36,7 @@ from sim.app.app_settings import RUNS_ENV, SCENARIO_ENV, SCENARIOS_ENV
 from sim.app.levers import FIELD_LEVERS, apply_levers, default_levers, model_params, whatif_changes
 from sim.app.scenarios import load_upload, shipped_scenarios
 from sim.app.strategy import Strategy
-from sim.app.widgets import Echarts, FileChooser
+from sim.app.widgets import Echarts, FileChooser, task_status
 from sim.discover.cases import Cases
 from sim.model.market import MarketModel
 from sim.provenance import scenario_hash
@@ -513,14 +513,7 @@ def WhatIfForm() -> None:
 
 @solara.component
 def WhatIfAnswer() -> None:
-    if run_whatif.pending:
-        progress = run_whatif.progress
-        solara.ProgressLinear(value=progress if progress is not None else True)
-        solara.Text(f"paired runs: {progress or 0:.0f} % done", classes=["sim-whatif-progress"])
-    elif run_whatif.cancelled:
-        solara.Warning("Cancelled.")
-    elif run_whatif.error:
-        solara.Error(f"The what-if failed: {run_whatif.exception}")
+    task_status(run_whatif, "paired runs", "The what-if failed", "sim-whatif")
     view = run_whatif.value if run_whatif.finished else None
     if view is None:
         return

@@ -23,6 +23,7 @@ import solara
 import solara.lab
 
 from sim.app.app_settings import SCENARIOS_ENV
+from sim.app.widgets import task_status
 from sim.scenario.calendar import parse_month
 
 if TYPE_CHECKING:
@@ -223,14 +224,7 @@ def StrategyForm() -> None:
 
 @solara.component
 def StrategyAnswer() -> None:
-    if run_strategy.pending:
-        progress = run_strategy.progress
-        solara.ProgressLinear(value=progress if progress is not None else True)
-        solara.Text(f"best responses: {progress or 0:.0f} % done", classes=["sim-strategy-progress"])
-    elif run_strategy.cancelled:
-        solara.Warning("Cancelled.")
-    elif run_strategy.error:
-        solara.Error(f"The game could not be played: {run_strategy.exception}")
+    task_status(run_strategy, "best responses", "The game could not be played", "sim-strategy")
     view = run_strategy.value if run_strategy.finished else None
     if view is None:
         return

@@ -1,4 +1,4 @@
-"""Two widgets: a file chooser for scenario uploads, and a guarded ECharts chart.
+"""Widgets: a file chooser for scenario uploads, a guarded ECharts chart, a background task's status.
 
 Solara's FileDrop takes only files dragged onto it; a chooser (a click, then the system's
 file dialog) is what most users look for and what a browser test can drive. The browser
@@ -74,3 +74,21 @@ class Echarts(solara_echarts.EchartsWidget):
 
     template_file = None
     template = traitlets.Unicode(_guarded_echarts_template()).tag(sync=True)
+
+
+def task_status(task, doing: str, failed: str, kind: str) -> None:
+    """A background task's state on a page: progress while it runs, then cancelled or failed.
+
+    `doing` names the work counted ("paired runs"), `failed` opens the error ("The what-if
+    failed"), `kind` prefixes the CSS classes the browser tests find ("sim-whatif").
+    """
+    import solara
+
+    if task.pending:
+        progress = task.progress
+        solara.ProgressLinear(value=progress if progress is not None else True)
+        solara.Text(f"{doing}: {progress or 0:.0f} % done", classes=[f"{kind}-progress"])
+    elif task.cancelled:
+        solara.Warning("Cancelled.")
+    elif task.error:
+        solara.Error(f"{failed}: {task.exception}")
