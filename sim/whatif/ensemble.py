@@ -210,15 +210,16 @@ def set_results(result: EnsembleWhatIfResult) -> pd.DataFrame:
 def choose_sets(ensemble: pd.DataFrame, count: int | None) -> pd.DataFrame:
     """`count` sets: drawn from the posterior when its weights are usable, else spread evenly.
 
-    With posterior weights resting on at least MIN_EFFECTIVE_SETS effective sets, `count`
-    draws are taken by systematic resampling (deterministic: evenly spaced points on the
-    cumulative weights), so the chosen sets are a sample of the posterior; a set drawn
-    several times is run once and counts as often (its `draws`). Otherwise the sets are
+    With posterior weights resting on at least MIN_EFFECTIVE_SETS effective sets, and at least
+    that many draws asked for (fewer could all fall on one set), `count` draws are taken by
+    systematic resampling (deterministic: evenly spaced points on the cumulative weights), so
+    the chosen sets are a sample of the posterior; a set drawn several times is run once and
+    counts as often (its `draws`). Otherwise the sets are
     spread evenly over the ensemble and weighed later by `set_weights`.
     """
     if count is None or count >= len(ensemble):
         return ensemble.reset_index(drop=True)
-    weights = usable_weights(ensemble)
+    weights = usable_weights(ensemble) if count >= MIN_EFFECTIVE_SETS else None
     if weights is not None:
         positions = (np.arange(count) + 0.5) / count
         picks = np.minimum(np.searchsorted(np.cumsum(weights), positions), len(ensemble) - 1)
